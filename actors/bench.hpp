@@ -1,0 +1,22 @@
+// `payengine bench sagas`: payments/s completed end to end in-process with
+// the instant simulated rail and the durable journal, p50/p99 latency, peak
+// RSS and thread count; and, in the same run, the raw SQLite batched-insert
+// ceiling for the same journal rows, reported as a ratio.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace payengine {
+
+struct BenchOptions {
+  uint64_t payments = 100'000;
+  uint64_t concurrency = 4'000;
+  std::string sync = "full";
+  std::string dir;  // empty: a fresh temporary directory
+  size_t shards = 4;
+};
+
+int run_bench_sagas(const BenchOptions& options);
+
+}  // namespace payengine

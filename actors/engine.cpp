@@ -1,0 +1,240 @@
+#include "actors/engine.hpp"
+
+#include <unistd.h>
+
+#include <future>
+
+#include "sagas/journal_actor.hpp"
+
+namespace payengine {
+namespace {
+
+using namespace sagas;
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// Runs deferred work on the actor system's clock through a runner actor.
+class ActorScheduler final : public Scheduler {
+ public:
+  explicit ActorScheduler(caf::actor_system& sys)
+      : runner_(sys.spawn([]() -> caf::behavior {
+          return {[](const Thunk& fn) { fn(); }};
+        })) {}
+  ~ActorScheduler() override { caf::anon_send_exit(runner_, caf::exit_reason::user_shutdown); }
+  void after_ms(int64_t delay_ms, std::function<void()> fn) override {
+    if (delay_ms <= 0)
+      caf::anon_send(runner_, Thunk(std::move(fn)));
+    else
+      caf::delayed_anon_send(runner_, std::chrono::milliseconds(delay_ms), Thunk(std::move(fn)));
+  }
+
+ private:
+  caf::actor runner_;
+};
+
+}  // namespace
+
+Engine::Engine(EngineConfig config)
+    : config_(std::move(config)),
+      definition_(make_payment_saga(config_.saga)),
+      id_rng_(config_.seed != 0 ? config_.seed
+                                : static_cast<uint64_t>(SystemClock().now_ms()) * 1000003u ^
+                                      static_cast<uint64_t>(getpid())) {}
+
+Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
+  auto store = Store::open(config.store);
+  if (!store) return store.error();
+  std::unique_ptr<Engine> e(new Engine(std::move(config)));
+  e->caf_config_ = std::make_unique<caf::actor_system_config>();
+  size_t threads = e->config_.worker_threads;
+  if (threads == 0) threads = std::max(2u, std::thread::hardware_concurrency());
+  e->caf_config_->set("scheduler.max-threads", threads);
+  e->caf_config_->set("logger.verbosity", caf::atom("quiet"));
+  e->system_ = std::make_unique<caf::actor_system>(*e->caf_config_);
+  e->journal_ = spawn_journal(*e->system_, std::move(store.value()), e->config_.journal_max_batch);
+  e->scheduler_ = std::make_unique<ActorScheduler>(*e->system_);
+  Engine* self = e.get();
+  e->rail_ = std::make_unique<clearing::SimulatedRail>(
+      e->config_.rail, *e->scheduler_, [self](clearing::RailResponse r) {
+        caf::anon_send(self->shard_for(r.payment_id), rail_atom::value, std::move(r));
+      });
+  e->common_.definition = &e->definition_;
+  e->common_.journal = &e->journal_;
+  e->common_.clearing = e->rail_.get();
+  e->common_.clock = &e->clock_;
+  e->common_.seed = e->id_rng_.next_u64();
+  e->common_.passivate_idle_ms = e->config_.passivate_idle_ms;
+  const size_t shards = std::max<size_t>(1, e->config_.shards);
+  e->shard_deps_.resize(shards);
+  for (size_t i = 0; i < shards; ++i) {
+    e->screeners_.push_back(std::make_unique<Screener>(e->config_.screening));
+    e->screener_locks_.push_back(std::make_unique<std::mutex>());
+    e->shard_deps_[i] = ShardDeps{&e->common_, e->screeners_[i].get(), e->screener_locks_[i].get()};
+  }
+  for (size_t i = 0; i < shards; ++i) {
+    SupervisorConfig sc;
+    sc.max_active = e->config_.max_active_per_shard;
+    sc.max_restarts = e->config_.max_restarts;
+    sc.restart_window_ms = e->config_.restart_window_ms;
+    sc.on_done = e->config_.on_done;
+    e->shards_.push_back(spawn_supervisor(*e->system_, &e->shard_deps_[i], std::move(sc)));
+  }
+  e->recovery_thread_ = std::thread([self] { self->recover_all(); });
+  return e;
+}
+
+Engine::~Engine() {
+  stopping_ = true;
+  if (recovery_thread_.joinable()) recovery_thread_.join();
+  rail_.reset();
+  scheduler_.reset();
+  for (auto& s : shards_) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(journal_, caf::exit_reason::user_shutdown);
+  shards_.clear();
+  journal_ = nullptr;
+  system_->await_all_actors_done();
+  system_.reset();
+}
+
+caf::actor_system& Engine::system() { return *system_; }
+
+const caf::actor& Engine::shard_for(const std::string& payment_id) const {
+  return shards_[fnv1a(payment_id) % shards_.size()];
+}
+
+std::string Engine::new_payment_id() {
+  std::lock_guard<std::mutex> lock(id_mutex_);
+  return "pay_" + id_rng_.hex_id();
+}
+
+InitiateReply Engine::initiate(const PaymentInstruction& p, std::optional<IdempotencyClaim> claim,
+                               std::chrono::milliseconds timeout) {
+  InitiateCommand cmd{new_payment_id(), p, std::move(claim)};
+  caf::scoped_actor self{*system_};
+  InitiateReply out{InitiateReply::Status::failed, "", "no reply"};
+  self->request(shard_for(cmd.payment_id), timeout, initiate_atom::value, std::move(cmd))
+      .receive([&](InitiateReply& r) { out = std::move(r); },
+               [&](caf::error& err) { out.detail = caf::to_string(err); });
+  return out;
+}
+
+void Engine::initiate_async(const PaymentInstruction& p, std::optional<IdempotencyClaim> claim,
+                            std::function<void(const InitiateReply&)> handler) {
+  InitiateCommand cmd{new_payment_id(), p, std::move(claim)};
+  const caf::actor& shard = shard_for(cmd.payment_id);
+  system_->spawn([shard, cmd = std::move(cmd), handler = std::move(handler)](
+                     caf::event_based_actor* self) mutable {
+    self->request(shard, caf::infinite, initiate_atom::value, std::move(cmd))
+        .then([handler](InitiateReply& r) { handler(r); },
+              [handler](caf::error& err) {
+                handler(InitiateReply{InitiateReply::Status::failed, "", caf::to_string(err)});
+              });
+  });
+}
+
+CancelReply Engine::cancel(const std::string& payment_id, std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{*system_};
+  CancelReply out;
+  self->request(shard_for(payment_id), timeout, cancel_atom::value, payment_id)
+      .receive([&](CancelReply& r) { out = std::move(r); },
+               [&](caf::error&) { out.status = CancelReply::Status::not_found; });
+  return out;
+}
+
+void Engine::with_store(const StoreTask& task) {
+  caf::scoped_actor self{*system_};
+  self->request(journal_, caf::infinite, run_atom::value, task)
+      .receive([](caf::unit_t) {}, [](caf::error&) {});
+}
+
+std::vector<ShardStats> Engine::stats() {
+  std::vector<ShardStats> out;
+  caf::scoped_actor self{*system_};
+  for (auto& s : shards_)
+    self->request(s, std::chrono::seconds(10), stats_atom::value)
+        .receive([&](ShardStats& st) { out.push_back(st); }, [](caf::error&) {});
+  return out;
+}
+
+std::pair<uint64_t, uint64_t> Engine::journal_stats() {
+  std::pair<uint64_t, uint64_t> out{0, 0};
+  caf::scoped_actor self{*system_};
+  self->request(journal_, std::chrono::seconds(10), stats_atom::value)
+      .receive([&](uint64_t batches, uint64_t events) { out = {batches, events}; },
+               [](caf::error&) {});
+  return out;
+}
+
+ShardStats Engine::total_stats() {
+  ShardStats t;
+  for (const ShardStats& s : stats()) {
+    t.active += s.active;
+    t.spawned += s.spawned;
+    t.finished += s.finished;
+    t.passivated += s.passivated;
+    t.reactivated += s.reactivated;
+    t.restarted += s.restarted;
+    t.gave_up += s.gave_up;
+    t.overloaded += s.overloaded;
+    t.recovered += s.recovered;
+  }
+  return t;
+}
+
+bool Engine::wait_recovered(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!recovered_.load()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// Pages through non-terminal sagas and hands them to their shards at a
+// bounded rate, keeping each shard below half its admission cap, so that a
+// restart with 100k sagas in flight does not stampede.
+void Engine::recover_all() {
+  caf::scoped_actor self{*system_};
+  std::string after;
+  const uint64_t page = 512;
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t sent = 0;
+  while (!stopping_) {
+    std::vector<std::string> ids;
+    self->request(journal_, caf::infinite, open_atom::value, after, page)
+        .receive([&](std::vector<std::string>& r) { ids = std::move(r); }, [](caf::error&) {});
+    if (ids.empty()) break;
+    after = ids.back();
+    std::vector<std::vector<std::string>> by_shard(shards_.size());
+    for (auto& id : ids) by_shard[fnv1a(id) % shards_.size()].push_back(std::move(id));
+    for (size_t i = 0; i < shards_.size() && !stopping_; ++i) {
+      if (by_shard[i].empty()) continue;
+      // Admission: wait until the shard has room.
+      for (;;) {
+        ShardStats st;
+        self->request(shards_[i], caf::infinite, stats_atom::value)
+            .receive([&](ShardStats& s) { st = s; }, [](caf::error&) {});
+        if (stopping_ || st.active + by_shard[i].size() <= config_.max_active_per_shard / 2 + by_shard[i].size() / 2 ||
+            st.active == 0)
+          break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      self->request(shards_[i], caf::infinite, recover_atom::value, by_shard[i])
+          .receive([&](uint64_t n) { recovered_count_ += n; }, [](caf::error&) {});
+      sent += by_shard[i].size();
+    }
+    // Rate: no more than recovery_rate_per_s on average.
+    auto due = start + std::chrono::microseconds(sent * 1'000'000 / std::max<uint64_t>(1, config_.recovery_rate_per_s));
+    std::this_thread::sleep_until(due);
+  }
+  recovered_ = true;
+}
+
+}  // namespace payengine

@@ -1,0 +1,112 @@
+// Engine: the running payment engine in one object. Owns the actor system,
+// the journal actor, one saga supervisor per shard, the clearing port and
+// crash recovery. Ingress (HTTP, Kafka, the CLI drivers) talks to it.
+//
+// Promises:
+//  - `start` returns once the database is open; recovery of non-terminal
+//    sagas then proceeds in the background at a bounded rate
+//    (`recovery_rate_per_s`, and never pushing a shard past half its
+//    admission cap); `recovered()` tells when it has finished.
+//  - `initiate` answers only after the payment's first event is durable
+//    (accepted), or at once with overloaded when admission control is full.
+//  - Destruction stops the actors and closes the database cleanly; sagas
+//    still running are resumed by the next start on the same database.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "clearing/sim_rail.hpp"
+#include "sagas/messages.hpp"
+#include "sagas/payment_saga.hpp"
+#include "sagas/screening.hpp"
+#include "sagas/store.hpp"
+#include "sagas/supervisor.hpp"
+
+namespace payengine {
+
+struct EngineConfig {
+  sagas::StoreOptions store;
+  sagas::PaymentSagaConfig saga;
+  ScreeningConfig screening;
+  clearing::SimRailConfig rail;
+  size_t shards = 4;
+  uint64_t max_active_per_shard = 10'000;
+  uint32_t max_restarts = 3;
+  int64_t restart_window_ms = 60'000;
+  int64_t passivate_idle_ms = 30'000;
+  size_t journal_max_batch = 4'096;
+  uint64_t recovery_rate_per_s = 5'000;
+  size_t worker_threads = 0;  // 0: one per core
+  uint64_t seed = 0;          // 0: seeded from the clock and pid
+  std::function<void(const sagas::PaymentDone&)> on_done;
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> start(EngineConfig config);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Blocking calls for threads outside the actor system.
+  sagas::InitiateReply initiate(const PaymentInstruction& p,
+                                std::optional<sagas::IdempotencyClaim> claim = {},
+                                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  sagas::CancelReply cancel(const std::string& payment_id,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  // Runs `task` on the journal's thread against the Store and waits for it.
+  void with_store(const sagas::StoreTask& task);
+  std::vector<sagas::ShardStats> stats();
+  // Journal group commit so far: transactions and events committed.
+  std::pair<uint64_t, uint64_t> journal_stats();
+  sagas::ShardStats total_stats();
+
+  // Sends an initiate from an actor context; the reply goes to `handler`
+  // (called on a CAF worker thread).
+  void initiate_async(const PaymentInstruction& p, std::optional<sagas::IdempotencyClaim> claim,
+                      std::function<void(const sagas::InitiateReply&)> handler);
+
+  bool recovered() const { return recovered_.load(); }
+  bool wait_recovered(std::chrono::milliseconds timeout);
+  uint64_t recovered_count() const { return recovered_count_.load(); }
+
+  std::string new_payment_id();
+  const caf::actor& shard_for(const std::string& payment_id) const;
+  caf::actor_system& system();
+  const Clock& clock() const { return clock_; }
+
+ private:
+  explicit Engine(EngineConfig config);
+  void recover_all();
+
+  EngineConfig config_;
+  SystemClock clock_;
+  std::unique_ptr<caf::actor_system_config> caf_config_;
+  std::unique_ptr<caf::actor_system> system_;
+  caf::actor journal_;
+  std::vector<caf::actor> shards_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<clearing::SimulatedRail> rail_;
+  sagas::SagaDefinition<sagas::PaymentContext> definition_;
+  sagas::PaymentActorDeps common_;
+  std::vector<std::unique_ptr<Screener>> screeners_;
+  std::vector<std::unique_ptr<std::mutex>> screener_locks_;
+  std::vector<sagas::ShardDeps> shard_deps_;
+  std::mutex id_mutex_;
+  Rng id_rng_;
+  std::atomic<bool> recovered_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> recovered_count_{0};
+  std::thread recovery_thread_;
+};
+
+}  // namespace payengine

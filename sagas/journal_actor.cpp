@@ -1,0 +1,83 @@
+#include "sagas/journal_actor.hpp"
+
+#include <utility>
+#include <vector>
+
+#include "sagas/killpoint.hpp"
+#include "sagas/messages.hpp"
+
+namespace payengine::sagas {
+namespace {
+
+struct JournalState {
+  std::shared_ptr<Store> store;
+  size_t max_batch = 4096;
+  Batch batch;
+  std::vector<caf::response_promise> waiting;
+  bool flush_queued = false;
+  uint64_t batches = 0;
+  uint64_t committed = 0;
+};
+
+using JournalActor = caf::stateful_actor<JournalState>;
+
+void flush(JournalActor* self) {
+  auto& st = self->state;
+  st.flush_queued = false;
+  if (st.batch.events.empty()) return;
+  killpoint("journal.before_commit");
+  std::vector<AppendResult> results = st.store->commit(st.batch);
+  killpoint("journal.after_commit");
+  ++st.batches;
+  st.committed += st.batch.events.size();
+  for (size_t i = 0; i < st.waiting.size(); ++i) {
+    st.waiting[i].deliver(std::move(results[i]));
+    if (i == st.waiting.size() / 2) killpoint("journal.mid_ack");
+  }
+  st.batch.events.clear();
+  st.waiting.clear();
+}
+
+caf::behavior journal(JournalActor* self, std::shared_ptr<Store> store, size_t max_batch) {
+  self->state.store = std::move(store);
+  self->state.max_batch = max_batch;
+  self->state.batch.events.reserve(max_batch);
+  self->state.waiting.reserve(max_batch);
+  return {
+      [=](append_atom, EventRecord& ev) -> caf::result<AppendResult> {
+        auto& st = self->state;
+        st.batch.events.push_back(std::move(ev));
+        st.waiting.push_back(self->make_response_promise());
+        if (st.batch.events.size() >= st.max_batch) {
+          flush(self);
+        } else if (!st.flush_queued) {
+          // Goes behind every append already queued: they join this batch.
+          st.flush_queued = true;
+          self->send(self, flush_atom::value);
+        }
+        return caf::delegated<AppendResult>();
+      },
+      [=](flush_atom) { flush(self); },
+      [=](load_atom, const std::string& payment_id) {
+        return self->state.store->events_for(payment_id);
+      },
+      [=](open_atom, const std::string& after, uint64_t limit) {
+        return self->state.store->open_sagas(after, static_cast<size_t>(limit));
+      },
+      [=](run_atom, const StoreTask& task) {
+        flush(self);
+        task(*self->state.store);
+        return caf::unit;
+      },
+      [=](stats_atom) { return caf::make_message(self->state.batches, self->state.committed); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_journal(caf::actor_system& system, std::unique_ptr<Store> store,
+                         size_t max_batch) {
+  return system.spawn<caf::detached>(journal, std::shared_ptr<Store>(std::move(store)), max_batch);
+}
+
+}  // namespace payengine::sagas

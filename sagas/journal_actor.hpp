@@ -1,0 +1,28 @@
+// The journal actor: owns the Store's write connection on its own thread
+// (a detached actor: SQLite blocks, CAF workers must not) and group-commits.
+//
+// Protocol:
+//   (append_atom, EventRecord)        -> AppendResult, after its batch committed
+//   (load_atom, payment_id)           -> std::vector<StoredEvent> (seq order)
+//   (open_atom, after_id, limit)      -> std::vector<std::string> non-terminal saga ids
+//   (run_atom, StoreTask)             -> runs the task on the journal thread; replies unit
+//   (stats_atom)                      -> batches, events committed (two uint64_t)
+//
+// Promises: appends are acknowledged only after the transaction holding them
+// committed; a batch holds at most `max_batch` events and every append that
+// arrived before a flush is in that flush or the next one.
+#pragma once
+
+#include <caf/fwd.hpp>
+
+#include <cstddef>
+#include <memory>
+
+namespace payengine::sagas {
+
+class Store;
+
+caf::actor spawn_journal(caf::actor_system& system, std::unique_ptr<Store> store,
+                         size_t max_batch);
+
+}  // namespace payengine::sagas

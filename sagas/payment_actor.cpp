@@ -1,0 +1,221 @@
+#include "sagas/payment_actor.hpp"
+
+#include <memory>
+#include <stdexcept>
+
+#include "sagas/killpoint.hpp"
+#include "sagas/messages.hpp"
+
+namespace payengine::sagas {
+namespace {
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+class PaymentActor final : public caf::event_based_actor, private SagaHost {
+ public:
+  PaymentActor(caf::actor_config& cfg, const ShardDeps* deps, caf::actor supervisor,
+               std::string id, SpawnMode mode)
+      : caf::event_based_actor(cfg),
+        deps_(*deps),
+        common_(*deps->common),
+        supervisor_(std::move(supervisor)),
+        id_(std::move(id)),
+        mode_(mode),
+        rng_(common_.seed ^ fnv1a(id_)) {
+    ctx_.payment_id = id_;
+    ctx_.screener = deps_.screener;
+    ctx_.screener_lock = deps_.screener_lock;
+    ctx_.clearing = common_.clearing;
+    ctx_.clock = common_.clock;
+  }
+
+  caf::behavior make_behavior() override {
+    if (mode_ == SpawnMode::recover) {
+      // Nothing else is processed until the journal is loaded.
+      request(*common_.journal, caf::infinite, load_atom::value, id_)
+          .await([this](std::vector<StoredEvent>& events) { load(events); },
+                 [this](caf::error& err) { quit(err); });
+    }
+    return {
+        [this](initiate_atom, InitiateCommand& cmd) -> caf::result<InitiateReply> {
+          if (run_) return InitiateReply{InitiateReply::Status::failed, id_, "payment exists"};
+          ctx_.instruction = std::move(cmd.instruction);
+          make_run(ctx_.instruction.tenant);
+          initiate_rp_ = make_response_promise();
+          initiate_pending_ = true;
+          run_->start(instruction_to_json(ctx_.instruction), std::move(cmd.claim));
+          return caf::delegated<InitiateReply>();
+        },
+        [this](rail_atom, clearing::RailResponse& r) {
+          if (!run_ || run_->done()) return;
+          if (ctx_.accept_rail_response(std::move(r))) run_->poke();
+          after_transition();
+        },
+        [this](timer_atom, uint64_t timer_id) {
+          if (!run_) return;
+          run_->on_timer(timer_id);
+          after_transition();
+        },
+        [this](idle_atom, uint64_t generation) {
+          if (generation == idle_generation_ && run_ && !run_->done()) passivate();
+        },
+        [this](cancel_atom) -> caf::result<CancelReply> {
+          if (!run_) return CancelReply{CancelReply::Status::not_found, ""};
+          switch (run_->request_cancel()) {
+            case CancelResult::accepted:
+              cancel_rps_.push_back(make_response_promise());
+              return caf::delegated<CancelReply>();
+            case CancelResult::too_late:
+              return CancelReply{CancelReply::Status::too_late, run_->progress().state};
+            case CancelResult::already_final:
+              break;
+          }
+          return CancelReply{CancelReply::Status::already_final, run_->progress().state};
+        },
+    };
+  }
+
+ private:
+  void make_run(const std::string& tenant) {
+    run_ = std::make_unique<SagaRun<PaymentContext>>(*common_.definition, ctx_,
+                                                     static_cast<SagaHost&>(*this), id_, tenant);
+  }
+
+  void load(std::vector<StoredEvent>& events) {
+    if (events.empty() || events.front().kind != "received") {
+      send(supervisor_, done_atom::value, PaymentDone{id_, "", "", ""}, true);
+      quit();
+      return;
+    }
+    auto instr = instruction_from_json(events.front().data);
+    if (!instr) throw std::runtime_error("payment " + id_ + ": " + instr.error().message);
+    ctx_.instruction = std::move(instr.value());
+    make_run(ctx_.instruction.tenant);
+    run_->recover(events);
+    if (run_->done()) {  // already final: nothing to do
+      recovered_final_ = true;
+      finished(run_->progress());
+      return;
+    }
+    killpoint("saga.recovered");
+    run_->resume();
+    after_transition();
+  }
+
+  // SagaHost
+  void journal(EventRecord event) override {
+    const bool first = initiate_pending_;
+    request(*common_.journal, caf::infinite, append_atom::value, std::move(event))
+        .then(
+            [this, first](AppendResult& result) {
+              killpoint("saga.durable");
+              run_->on_durable(result);
+              if (first && initiate_pending_ && (run_->progress().events > 0 || run_->done()))
+                reply_initiate();
+              after_transition();
+            },
+            [this](caf::error& err) { quit(err); });
+  }
+
+  void set_timer(int64_t at_ms, uint64_t timer_id) override {
+    int64_t delay = at_ms - common_.clock->now_ms();
+    delayed_send(this, std::chrono::milliseconds(delay < 0 ? 0 : delay), timer_atom::value,
+                 timer_id);
+  }
+
+  int64_t now_ms() override { return common_.clock->now_ms(); }
+  Rng& rng() override { return rng_; }
+
+  void finished(const SagaProgress& p) override {
+    if (initiate_pending_) reply_initiate();
+    for (auto& rp : cancel_rps_) rp.deliver(CancelReply{CancelReply::Status::already_final, p.state});
+    cancel_rps_.clear();
+    bool replay = run_->start_status() == AppendStatus::idempotent_replay ||
+                  run_->start_status() == AppendStatus::idempotency_conflict;
+    send(supervisor_, done_atom::value,
+         PaymentDone{replay ? "" : id_, ctx_.instruction.tenant, p.state, p.reason_code},
+         replay || recovered_final_);
+    quit();
+  }
+
+  void cancel_durable() override {
+    for (auto& rp : cancel_rps_) rp.deliver(CancelReply{CancelReply::Status::accepted, "cancelling"});
+    cancel_rps_.clear();
+  }
+
+  void reply_initiate() {
+    initiate_pending_ = false;
+    InitiateReply reply;
+    switch (run_->start_status()) {
+      case AppendStatus::idempotent_replay:
+        reply.status = InitiateReply::Status::replayed;
+        reply.payment_id = run_->existing_id();
+        break;
+      case AppendStatus::idempotency_conflict:
+        reply.status = InitiateReply::Status::conflict;
+        reply.payment_id = run_->existing_id();
+        break;
+      default:
+        reply.status = InitiateReply::Status::accepted;
+        reply.payment_id = id_;
+    }
+    initiate_rp_.deliver(std::move(reply));
+  }
+
+  // An actor waiting for something far away (an EFT cycle, a long backoff)
+  // passivates after `passivate_idle_ms` of idleness; its supervisor wakes
+  // it at the deadline or on the next message.
+  void after_transition() {
+    if (!run_ || run_->done()) return;
+    int64_t wake_at = wake_at_ms();
+    if (wake_at == 0) return;
+    if (wake_at - common_.clock->now_ms() <= common_.passivate_idle_ms) return;
+    ++idle_generation_;
+    delayed_send(this, std::chrono::milliseconds(common_.passivate_idle_ms), idle_atom::value,
+                 idle_generation_);
+  }
+
+  int64_t wake_at_ms() const {
+    const SagaProgress& p = run_->progress();
+    if (p.phase == SagaProgress::Phase::waiting_retry) return p.retry_at_ms;
+    if (run_->awaiting_outcome()) return run_->deadline_ms();
+    return 0;
+  }
+
+  void passivate() {
+    int64_t wake_at = wake_at_ms();
+    if (wake_at == 0 || !cancel_rps_.empty()) return;
+    send(supervisor_, passivate_atom::value, id_, wake_at);
+    quit();
+  }
+
+  const ShardDeps& deps_;
+  const PaymentActorDeps& common_;
+  caf::actor supervisor_;
+  std::string id_;
+  SpawnMode mode_;
+  Rng rng_;
+  PaymentContext ctx_;
+  std::unique_ptr<SagaRun<PaymentContext>> run_;
+  caf::response_promise initiate_rp_;
+  bool initiate_pending_ = false;
+  bool recovered_final_ = false;
+  std::vector<caf::response_promise> cancel_rps_;
+  uint64_t idle_generation_ = 0;
+};
+
+}  // namespace
+
+caf::actor spawn_payment_actor(caf::local_actor* parent, const ShardDeps* deps,
+                               const std::string& payment_id, SpawnMode mode) {
+  return parent->spawn<PaymentActor>(deps, caf::actor_cast<caf::actor>(parent), payment_id, mode);
+}
+
+}  // namespace payengine::sagas

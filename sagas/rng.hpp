@@ -1,0 +1,30 @@
+// Randomness as the engine sees it: a seeded generator (splitmix64), so a
+// seed reproduces every jitter, id and injected fault.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace payengine {
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+  uint64_t next_u64() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, bound); bound > 0.
+  uint64_t uniform(uint64_t bound) { return next_u64() % bound; }
+  // True with probability per_million / 1'000'000.
+  bool chance_ppm(uint32_t per_million) { return uniform(1'000'000) < per_million; }
+  // A 32-hex-digit id, e.g. for payment ids and UETR-like references.
+  std::string hex_id();
+
+ private:
+  uint64_t state_;
+};
+
+}  // namespace payengine

@@ -1,0 +1,449 @@
+// Template implementation of SagaRun; included by sagas/saga.hpp only.
+#pragma once
+
+#include <cassert>
+#include <stdexcept>
+
+namespace payengine::sagas {
+
+template <class Ctx>
+size_t SagaRun<Ctx>::index_of(const std::string& step) const {
+  for (size_t i = 0; i < def_.steps.size(); ++i)
+    if (def_.steps[i].name == step) return i;
+  throw std::runtime_error("saga " + id_ + ": journal names unknown step '" + step + "'");
+}
+
+template <class Ctx>
+std::string SagaRun<Ctx>::current_step() const {
+  if (p_.phase == SagaProgress::Phase::compensating && pending_) return def_.steps[comp_step_].name;
+  if (p_.step < def_.steps.size()) return def_.steps[p_.step].name;
+  return {};
+}
+
+template <class Ctx>
+int64_t SagaRun<Ctx>::deadline_ms() const {
+  if (!pending_ || compensating_ || p_.step >= def_.steps.size()) return 0;
+  int64_t t = def_.steps[p_.step].timeout_ms;
+  return t > 0 ? p_.started_ms + t : 0;
+}
+
+template <class Ctx>
+EventRecord SagaRun<Ctx>::make_event(std::string kind, std::string step, uint32_t attempt,
+                                     std::string state, bool terminal, std::string data) const {
+  EventRecord ev;
+  ev.payment_id = id_;
+  ev.tenant = tenant_;
+  ev.kind = std::move(kind);
+  ev.step = std::move(step);
+  ev.attempt = attempt;
+  ev.publish = !state.empty();
+  ev.state = std::move(state);
+  ev.terminal = terminal;
+  ev.at_ms = host_.now_ms();
+  ev.data = std::move(data);
+  return ev;
+}
+
+template <class Ctx>
+std::string SagaRun<Ctx>::error_json(const StepError& e, int64_t retry_at_ms) {
+  std::string s = "{\"reason\":\"" + json_escape(e.reason_code) + "\",\"detail\":\"" +
+                  json_escape(e.detail) + "\"";
+  if (retry_at_ms > 0) s += ",\"retry_at_ms\":" + std::to_string(retry_at_ms);
+  return s + "}";
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::fold_error(SagaProgress& p, const std::string& data) {
+  std::string r = json_get_string(data, "reason");
+  if (!r.empty()) {
+    p.reason_code = r;
+    p.reason_detail = json_get_string(data, "detail");
+  }
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::write(EventRecord ev, After after) {
+  assert(!journaling_ && "one journal write in flight per saga");
+  journaling_ = true;
+  after_ = after;
+  in_flight_ = ev;
+  host_.journal(std::move(ev));
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::arm(int64_t at_ms) {
+  timer_id_ = next_timer_id_++;
+  host_.set_timer(at_ms, timer_id_);
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::start(std::string data, std::optional<IdempotencyClaim> claim) {
+  assert(p_.phase == SagaProgress::Phase::not_started);
+  EventRecord ev = make_event("received", "", 0, def_.initial_state, false, std::move(data));
+  ev.idempotency = std::move(claim);
+  write(std::move(ev), After::begin_first);
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::recover(const std::vector<StoredEvent>& events) {
+  using Phase = SagaProgress::Phase;
+  for (const StoredEvent& ev : events) {
+    p_.last_seq = ev.seq;
+    ++p_.events;
+    if (!ev.state.empty()) p_.state = ev.state;
+    if (ev.kind == "received") {
+      p_.phase = Phase::forward;
+      p_.step = 0;
+      p_.attempt = 1;
+      p_.started_ms = ev.at_ms;
+    } else if (ev.kind == "step_ok") {
+      size_t i = index_of(ev.step);
+      if (def_.steps[i].apply) def_.steps[i].apply(ctx_, ev.data);
+      p_.phase = ev.terminal ? Phase::done : Phase::forward;
+      p_.step = i + 1;
+      p_.attempt = 1;
+      p_.started_ms = ev.at_ms;
+    } else if (ev.kind == "retry") {
+      p_.phase = Phase::waiting_retry;
+      retry_is_compensation_ = false;
+      p_.step = index_of(ev.step);
+      p_.attempt = ev.attempt + 1;
+      p_.retry_at_ms = json_get_int(ev.data, "retry_at_ms");
+    } else if (ev.kind == "step_failed") {
+      p_.phase = Phase::compensating;
+      p_.step = index_of(ev.step);
+      fold_error(p_, ev.data);
+    } else if (ev.kind == "cancel") {
+      p_.phase = Phase::compensating;
+      p_.cancel_requested = true;
+      fold_error(p_, ev.data);
+    } else if (ev.kind == "compensated") {
+      p_.phase = Phase::compensating;
+      p_.compensated_any = true;
+      p_.step = index_of(ev.step);
+      p_.attempt = 1;
+    } else if (ev.kind == "comp_retry") {
+      p_.phase = Phase::waiting_retry;
+      retry_is_compensation_ = true;
+      comp_step_ = index_of(ev.step);
+      p_.step = comp_step_ + 1;
+      p_.attempt = ev.attempt + 1;
+      p_.retry_at_ms = json_get_int(ev.data, "retry_at_ms");
+    } else if (ev.kind == "final") {
+      p_.phase = Phase::done;
+      fold_error(p_, ev.data);
+    } else {
+      throw std::runtime_error("saga " + id_ + ": unknown event kind '" + ev.kind + "'");
+    }
+  }
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::resume() {
+  using Phase = SagaProgress::Phase;
+  switch (p_.phase) {
+    case Phase::not_started:
+      return;
+    case Phase::forward:
+      if (p_.step >= def_.steps.size()) {  // last step journaled but not terminal: cannot happen
+        finish(def_.completed_state);
+        return;
+      }
+      begin_attempt();
+      return;
+    case Phase::waiting_retry:
+      arm(p_.retry_at_ms);
+      return;
+    case Phase::compensating:
+      next_compensation();
+      return;
+    case Phase::done:
+      host_.finished(p_);
+      return;
+  }
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::begin_attempt() {
+  const StepDef<Ctx>& step = def_.steps[p_.step];
+  if (p_.cancel_requested) {  // accepted while a cancellable step ran: honour it now
+    p_.reason_code = "CUST";
+    p_.reason_detail = "cancelled on request";
+    write(make_event("cancel", step.name, p_.attempt, "", false,
+                     error_json({ErrorKind::business, "CUST", "cancelled on request"})),
+          After::cancel);
+    return;
+  }
+  p_.phase = SagaProgress::Phase::forward;
+  pending_ = true;
+  compensating_ = false;
+  if (step.timeout_ms > 0) arm(p_.started_ms + step.timeout_ms);
+  else timer_id_ = 0;
+  std::optional<StepOutcome> out = step.action(ctx_, p_.attempt);
+  if (out) handle(std::move(*out));
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::handle(StepOutcome outcome) {
+  const StepDef<Ctx>& step = def_.steps[p_.step];
+  pending_ = false;
+  timer_id_ = 0;
+  if (outcome.ok) {
+    bool last = p_.step + 1 == def_.steps.size();
+    std::string state = last ? def_.completed_state : step.state_on_success;
+    EventRecord ev = make_event("step_ok", step.name, p_.attempt, std::move(state), last,
+                                outcome.output);
+    ev.ledger = std::move(outcome.ledger);
+    last_outcome_ = std::move(outcome);
+    write(std::move(ev), After::step_ok);
+    return;
+  }
+  const StepError& err = outcome.error;
+  if (err.kind != ErrorKind::business && step.retry.retries(err.kind) &&
+      p_.attempt < step.retry.max_attempts) {
+    int64_t retry_at = host_.now_ms() + step.retry.backoff_ms(p_.attempt, host_.rng());
+    p_.retry_at_ms = retry_at;
+    write(make_event("retry", step.name, p_.attempt, "", false, error_json(err, retry_at)),
+          After::retry);
+    return;
+  }
+  if (step.no_return || (err.kind == ErrorKind::timeout &&
+                         step.on_timeout_exhausted == OnTimeoutExhausted::in_doubt)) {
+    p_.reason_code = err.reason_code;
+    p_.reason_detail = err.detail;
+    finish(def_.in_doubt_state);
+    return;
+  }
+  fail_step(err);
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::fail_step(const StepError& err) {
+  const StepDef<Ctx>& step = def_.steps[p_.step];
+  p_.reason_code = err.reason_code;
+  p_.reason_detail = err.detail;
+  write(make_event("step_failed", step.name, p_.attempt, "", false, error_json(err)),
+        After::step_failed);
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::next_compensation() {
+  p_.phase = SagaProgress::Phase::compensating;
+  size_t j = p_.step;
+  while (j > 0 && !def_.steps[j - 1].compensation) --j;
+  if (j == 0) {
+    const std::string& state = p_.cancel_requested ? def_.cancelled_state
+                               : p_.compensated_any ? def_.failed_state
+                                                    : def_.rejected_state;
+    finish(state);
+    return;
+  }
+  if (comp_step_ != j - 1) p_.attempt = 1;
+  comp_step_ = j - 1;
+  pending_ = true;
+  compensating_ = true;
+  timer_id_ = 0;
+  std::optional<StepOutcome> out = def_.steps[comp_step_].compensation(ctx_);
+  if (out) handle_compensation(std::move(*out));
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::handle_compensation(StepOutcome outcome) {
+  const StepDef<Ctx>& step = def_.steps[comp_step_];
+  pending_ = false;
+  compensating_ = false;
+  if (outcome.ok) {
+    EventRecord ev = make_event("compensated", step.name, p_.attempt, "", false, outcome.output);
+    ev.ledger = std::move(outcome.ledger);
+    write(std::move(ev), After::compensated);
+    return;
+  }
+  if (outcome.error.kind != ErrorKind::business && p_.attempt < step.retry.max_attempts) {
+    int64_t retry_at = host_.now_ms() + step.retry.backoff_ms(p_.attempt, host_.rng());
+    p_.retry_at_ms = retry_at;
+    write(make_event("comp_retry", step.name, p_.attempt, "", false,
+                     error_json(outcome.error, retry_at)),
+          After::comp_retry);
+    return;
+  }
+  // A compensation that cannot complete leaves money where nobody can prove
+  // it belongs: that is the definition of in doubt.
+  p_.reason_code = outcome.error.reason_code;
+  p_.reason_detail = "compensation of " + step.name + " failed: " + outcome.error.detail;
+  finish(def_.in_doubt_state);
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::finish(const std::string& state) {
+  final_state_ = state;
+  StepError e{ErrorKind::business, p_.reason_code, p_.reason_detail};
+  std::string data = p_.reason_code.empty() ? "{}" : error_json(e);
+  write(make_event("final", "", 0, state, true, std::move(data)), After::final_event);
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::on_durable(const AppendResult& result) {
+  using Phase = SagaProgress::Phase;
+  assert(journaling_);
+  journaling_ = false;
+  start_result_ = result.status;
+  if (result.status == AppendStatus::idempotent_replay ||
+      result.status == AppendStatus::idempotency_conflict) {
+    existing_id_ = result.existing_payment_id;
+    p_.phase = Phase::done;
+    host_.finished(p_);
+    return;
+  }
+  if (result.status == AppendStatus::error) {
+    // The journal could not write. Nothing of this event exists; retrying
+    // the same write is safe. Bounded: give up (crash, to be restarted from
+    // the journal by the supervisor) after kMaxWriteRetries.
+    if (++write_failures_ > kMaxWriteRetries)
+      throw std::runtime_error("saga " + id_ + ": journal write failed: " + result.detail);
+    EventRecord again = in_flight_;
+    write(std::move(again), after_);
+    return;
+  }
+  write_failures_ = 0;
+  if (result.status == AppendStatus::ledger_rejected) {
+    if (after_ == After::step_ok) {
+      fail_step({ErrorKind::business, result.reason_code, result.detail});
+      return;
+    }
+    p_.reason_code = result.reason_code;
+    p_.reason_detail = "ledger refused " + in_flight_.kind + " of " + in_flight_.step + ": " +
+                       result.detail;
+    finish(def_.in_doubt_state);
+    return;
+  }
+  // ok or duplicate_event: the event is in the journal.
+  if (result.status == AppendStatus::ok) p_.last_seq = result.seq;
+  ++p_.events;
+  if (!in_flight_.state.empty()) p_.state = in_flight_.state;
+  switch (after_) {
+    case After::none:
+      return;
+    case After::begin_first:
+      p_.phase = Phase::forward;
+      p_.step = 0;
+      p_.attempt = 1;
+      p_.started_ms = in_flight_.at_ms;
+      begin_attempt();
+      return;
+    case After::step_ok: {
+      const StepDef<Ctx>& step = def_.steps[p_.step];
+      if (step.apply) step.apply(ctx_, last_outcome_.output);
+      ++p_.step;
+      p_.attempt = 1;
+      p_.started_ms = in_flight_.at_ms;
+      if (p_.step == def_.steps.size()) {
+        p_.phase = Phase::done;
+        host_.finished(p_);
+        return;
+      }
+      begin_attempt();
+      return;
+    }
+    case After::retry:
+      p_.phase = Phase::waiting_retry;
+      retry_is_compensation_ = false;
+      ++p_.attempt;
+      if (p_.cancel_requested) {
+        begin_attempt();  // journals the cancel instead of waiting
+        return;
+      }
+      arm(p_.retry_at_ms);
+      return;
+    case After::step_failed:
+      next_compensation();
+      return;
+    case After::cancel:
+      host_.cancel_durable();
+      next_compensation();
+      return;
+    case After::compensated:
+      p_.compensated_any = true;
+      p_.step = comp_step_;
+      p_.attempt = 1;
+      next_compensation();
+      return;
+    case After::comp_retry:
+      p_.phase = Phase::waiting_retry;
+      retry_is_compensation_ = true;
+      ++p_.attempt;
+      arm(p_.retry_at_ms);
+      return;
+    case After::final_event:
+      p_.phase = Phase::done;
+      host_.finished(p_);
+      return;
+  }
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::on_timer(uint64_t timer_id) {
+  using Phase = SagaProgress::Phase;
+  if (timer_id == 0 || timer_id != timer_id_ || journaling_) return;
+  timer_id_ = 0;
+  if (p_.phase == Phase::waiting_retry) {
+    p_.started_ms = p_.retry_at_ms;
+    if (retry_is_compensation_) {
+      p_.phase = Phase::compensating;
+      pending_ = true;
+      compensating_ = true;
+      std::optional<StepOutcome> out = def_.steps[comp_step_].compensation(ctx_);
+      if (out) handle_compensation(std::move(*out));
+      return;
+    }
+    begin_attempt();
+    return;
+  }
+  if (p_.phase == Phase::forward && pending_ && !compensating_) {
+    const StepDef<Ctx>& step = def_.steps[p_.step];
+    handle(StepOutcome::failure(ErrorKind::timeout, step.timeout_reason,
+                                step.name + " had no outcome within " +
+                                    std::to_string(step.timeout_ms) + " ms"));
+  }
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::deliver(const std::string& step_name, uint32_t attempt, StepOutcome outcome,
+                           bool compensating) {
+  if (!pending_ || journaling_ || compensating != compensating_) return;
+  if (compensating) {
+    if (def_.steps[comp_step_].name != step_name || attempt != p_.attempt) return;
+    handle_compensation(std::move(outcome));
+    return;
+  }
+  if (def_.steps[p_.step].name != step_name || attempt != p_.attempt) return;
+  handle(std::move(outcome));
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::poke() {
+  if (!pending_ || journaling_ || compensating_) return;
+  const StepDef<Ctx>& step = def_.steps[p_.step];
+  if (!step.poll) return;
+  std::optional<StepOutcome> out = step.poll(ctx_);
+  if (out) handle(std::move(*out));
+}
+
+template <class Ctx>
+CancelResult SagaRun<Ctx>::request_cancel() {
+  using Phase = SagaProgress::Phase;
+  if (p_.phase == Phase::done || !final_state_.empty()) return CancelResult::already_final;
+  if (p_.cancel_requested) return CancelResult::accepted;
+  if (p_.phase == Phase::compensating) return CancelResult::too_late;  // already unwinding
+  if (p_.step >= def_.steps.size() || !def_.steps[p_.step].cancellable)
+    return CancelResult::too_late;
+  p_.cancel_requested = true;
+  // Waiting out a backoff: cancel now. Otherwise the cancel is journaled at
+  // the next step boundary.
+  if (p_.phase == Phase::waiting_retry && !journaling_ && !retry_is_compensation_) {
+    timer_id_ = 0;
+    begin_attempt();
+  }
+  return CancelResult::accepted;
+}
+
+}  // namespace payengine::sagas

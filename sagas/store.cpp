@@ -1,0 +1,1284 @@
+// Store on SQLite (C API, WAL mode, one connection).
+//
+// How the promises in store.hpp are kept:
+//
+//  - commit() runs one BEGIN IMMEDIATE ... COMMIT. Each record is checked
+//    before anything of it is written, in this order: idempotency claim
+//    (read), ledger operation (read, against the in-memory ledger), then the
+//    event insert, whose ON CONFLICT DO NOTHING is the duplicate check (no
+//    separate SELECT). Only once the event row exists are the record's
+//    idempotency key, ledger change, saga row and outbox row written. A
+//    refused record therefore leaves nothing behind, without SAVEPOINTs.
+//    A record refused by its claim or ledger check that turns out to be a
+//    re-sent event is reported as `duplicate_event` (one extra lookup, on
+//    the refusal path only). Any SQLite failure rolls the whole transaction
+//    back and every result is `error`.
+//  - The ledger lives in memory (Impl::accounts, Impl::holds) and is written
+//    through to the tables inside the same transaction. Every in-memory
+//    change made during a commit is recorded in an undo log; on failure the
+//    log is replayed backwards, so memory equals the tables after any outcome.
+//    Account and hold rows touched by a batch are written once, just before
+//    COMMIT (a hot account touched by 300 records costs one row write).
+//  - Memory holds every account and every *open* hold (status "held"). A
+//    posted or released hold is final: it is evicted from memory after its
+//    transaction commits and read back from the holds table by primary key
+//    when a later operation names its payment (a reserve of a new payment
+//    does one such lookup to prove no hold exists). Memory stays bounded by
+//    the number of payments in flight, not by history.
+//  - Outbox rows take the seq of the event they publish (at most one outbox
+//    row per event; event seqs are never reused since events are never
+//    deleted), so outbox seqs only grow even after the outbox is drained.
+//
+// Thread-safety: none. One thread at a time, as store.hpp says; the
+// connection is opened with SQLITE_OPEN_NOMUTEX.
+#include "sagas/store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace payengine::sagas {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 5000;
+constexpr int kCacheSizeKiB = 64 * 1024;  // page cache: 64 MiB
+
+// Statements run once at open. Tables with a short text key are WITHOUT
+// ROWID (one B-tree instead of table + key index). The CHECKs are a second
+// line of defence behind the in-memory checks; violating one fails the
+// whole transaction.
+constexpr const char* kSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS saga_events(
+  seq INTEGER PRIMARY KEY,
+  payment_id TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  step TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  terminal INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  UNIQUE(payment_id, kind, step, attempt));
+CREATE TABLE IF NOT EXISTS sagas(
+  payment_id TEXT NOT NULL PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  state TEXT NOT NULL,
+  terminal INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sagas_open ON sagas(payment_id) WHERE terminal = 0;
+CREATE TABLE IF NOT EXISTS saga_snapshots(
+  payment_id TEXT NOT NULL PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  blob BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox(
+  seq INTEGER PRIMARY KEY,
+  event_seq INTEGER NOT NULL,
+  payment_id TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency(
+  tenant TEXT NOT NULL,
+  key TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  payment_id TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY(tenant, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency(created_ms);
+CREATE TABLE IF NOT EXISTS accounts(
+  id TEXT NOT NULL PRIMARY KEY,
+  currency TEXT NOT NULL,
+  balance_minor INTEGER NOT NULL,
+  held_minor INTEGER NOT NULL,
+  CHECK(held_minor >= 0),
+  CHECK(held_minor <= balance_minor)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS holds(
+  payment_id TEXT NOT NULL PRIMARY KEY,
+  account TEXT NOT NULL,
+  settlement_account TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  amount_minor INTEGER NOT NULL CHECK(amount_minor > 0),
+  status TEXT NOT NULL CHECK(status IN ('held', 'posted', 'released')),
+  updated_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS holds_open ON holds(payment_id) WHERE status = 'held';
+CREATE TABLE IF NOT EXISTS ledger_entries(
+  id INTEGER PRIMARY KEY,
+  payment_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  debit_account TEXT NOT NULL,
+  credit_account TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  amount_minor INTEGER NOT NULL CHECK(amount_minor > 0),
+  at_ms INTEGER NOT NULL,
+  UNIQUE(payment_id, kind));
+)sql";
+
+enum class HoldStatus : uint8_t { held, posted, released };
+
+const char* hold_status_name(HoldStatus s) {
+  switch (s) {
+    case HoldStatus::held:
+      return "held";
+    case HoldStatus::posted:
+      return "posted";
+    case HoldStatus::released:
+      return "released";
+  }
+  return "held";
+}
+
+std::optional<HoldStatus> hold_status_from(std::string_view s) {
+  if (s == "held") return HoldStatus::held;
+  if (s == "posted") return HoldStatus::posted;
+  if (s == "released") return HoldStatus::released;
+  return std::nullopt;
+}
+
+struct Account {
+  std::string currency;
+  int64_t balance_minor = 0;
+  int64_t held_minor = 0;
+  bool dirty = false;  // changed in the open transaction; written before COMMIT
+};
+
+struct Hold {
+  std::string account;
+  std::string settlement_account;
+  std::string currency;
+  int64_t amount_minor = 0;
+  HoldStatus status = HoldStatus::held;
+  int64_t updated_ms = 0;
+  bool dirty = false;
+};
+
+using AccountMap = std::unordered_map<std::string, Account>;
+using HoldMap = std::unordered_map<std::string, Hold>;
+using AccountNode = AccountMap::value_type;  // node addresses are stable
+using HoldNode = HoldMap::value_type;
+
+// One in-memory ledger change made by the open transaction.
+struct Undo {
+  enum class Kind : uint8_t { account_created, account_changed, hold_created, hold_changed };
+  Kind kind = Kind::account_changed;
+  AccountNode* account = nullptr;
+  HoldNode* hold = nullptr;
+  int64_t balance_minor = 0;  // account_changed: before
+  int64_t held_minor = 0;     // account_changed: before
+  HoldStatus status = HoldStatus::held;  // hold_changed: before
+  int64_t updated_ms = 0;                // hold_changed: before
+  bool settlement_changed = false;       // hold_changed: restore settlement_account
+  std::string settlement_account;        // hold_changed: before, if changed
+};
+
+// What a record's ledger operation will do, decided before anything is written.
+struct LedgerPlan {
+  enum class Action : uint8_t { none, reserve, post, release };
+  Action action = Action::none;
+  AccountNode* debit = nullptr;       // reserve: the account; post/release: the hold's
+  HoldNode* hold = nullptr;           // post/release
+  AccountNode* credit = nullptr;      // post: the settlement account, null to create
+  const std::string* credit_id = nullptr;  // post
+};
+
+// A hold read back from the table (one not in memory, so final).
+struct StoredHold {
+  std::string account;
+  std::string settlement_account;
+  std::string currency;
+  int64_t amount_minor = 0;
+  HoldStatus status = HoldStatus::held;
+};
+
+void append_int(std::string& out, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, static_cast<size_t>(r.ptr - buf));
+}
+
+// Appends `s` as a JSON string literal (RFC 8259 escaping; bytes >= 0x80
+// are passed through, so UTF-8 stays UTF-8).
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t run = 0;  // start of the pending run of bytes that need no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      default: {
+        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(esc, sizeof esc);
+      }
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+// Resets a statement when the scope ends, so it never holds a read
+// transaction open or keeps stale state.
+class StmtScope {
+ public:
+  explicit StmtScope(sqlite3_stmt* s) : s_(s) {}
+  ~StmtScope() { sqlite3_reset(s_); }
+  StmtScope(const StmtScope&) = delete;
+  StmtScope& operator=(const StmtScope&) = delete;
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
+  // SQLITE_STATIC: every caller steps the statement while `v` is alive.
+  sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+void bind_int(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
+
+std::string column_string(sqlite3_stmt* s, int i) {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+  int n = sqlite3_column_bytes(s, i);
+  return p ? std::string(p, static_cast<size_t>(n)) : std::string();
+}
+
+std::string_view column_view(sqlite3_stmt* s, int i) {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+  int n = sqlite3_column_bytes(s, i);
+  return p ? std::string_view(p, static_cast<size_t>(n)) : std::string_view();
+}
+
+AppendResult refused(AppendStatus status, std::string_view reason_code, std::string detail) {
+  AppendResult r;
+  r.status = status;
+  r.reason_code = std::string(reason_code);
+  r.detail = std::move(detail);
+  return r;
+}
+
+}  // namespace
+
+struct Store::Impl {
+  sqlite3* db = nullptr;
+  StoreOptions options;
+  std::vector<sqlite3_stmt*> statements;  // all prepared; finalized at close
+
+  // commit()
+  sqlite3_stmt* begin = nullptr;
+  sqlite3_stmt* commit = nullptr;
+  sqlite3_stmt* rollback = nullptr;
+  sqlite3_stmt* insert_event = nullptr;
+  sqlite3_stmt* event_exists = nullptr;
+  sqlite3_stmt* upsert_saga = nullptr;
+  sqlite3_stmt* insert_outbox = nullptr;
+  sqlite3_stmt* get_idempotency = nullptr;
+  sqlite3_stmt* insert_idempotency = nullptr;
+  sqlite3_stmt* put_account = nullptr;
+  sqlite3_stmt* insert_account = nullptr;
+  sqlite3_stmt* put_hold = nullptr;
+  sqlite3_stmt* get_hold = nullptr;
+  sqlite3_stmt* insert_ledger_entry = nullptr;
+  sqlite3_stmt* put_snapshot = nullptr;
+  // reads and maintenance
+  sqlite3_stmt* total_by_currency = nullptr;
+  sqlite3_stmt* count_postings = nullptr;
+  sqlite3_stmt* select_events = nullptr;
+  sqlite3_stmt* select_saga = nullptr;
+  sqlite3_stmt* select_open_sagas = nullptr;
+  sqlite3_stmt* select_count_by_state = nullptr;
+  sqlite3_stmt* select_event_count = nullptr;
+  sqlite3_stmt* select_snapshot = nullptr;
+  sqlite3_stmt* select_idempotency = nullptr;
+  sqlite3_stmt* purge_idempotency = nullptr;
+  sqlite3_stmt* select_outbox = nullptr;
+  sqlite3_stmt* delete_outbox = nullptr;
+  sqlite3_stmt* select_outbox_size = nullptr;
+
+  // The ledger cache: every account, every open hold (see top of file).
+  AccountMap accounts;
+  HoldMap holds;
+  // The open transaction's changes to the cache.
+  std::vector<Undo> undo;
+  std::vector<AccountNode*> dirty_accounts;
+  std::vector<HoldNode*> dirty_holds;
+
+  std::string payload;  // outbox payload buffer, reused across records
+  std::string error;    // message of the last SQLite failure
+
+  ~Impl() {
+    for (sqlite3_stmt* s : statements) sqlite3_finalize(s);
+    if (db) sqlite3_close(db);
+  }
+
+  // Records SQLite's current error message, prefixed by `what`. Returns false.
+  bool fail(const char* what) {
+    error = what;
+    error += ": ";
+    error += db ? sqlite3_errmsg(db) : "no database";
+    return false;
+  }
+  bool fail_with(std::string message) {
+    error = std::move(message);
+    return false;
+  }
+
+  bool exec(const char* sql) {
+    char* msg = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+      error = msg ? msg : sqlite3_errmsg(db);
+      sqlite3_free(msg);
+      return false;
+    }
+    return true;
+  }
+
+  bool prepare(const char* sql, sqlite3_stmt** out) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, nullptr) != SQLITE_OK)
+      return fail("prepare");
+    statements.push_back(*out);
+    return true;
+  }
+
+  // Steps a statement that returns no rows.
+  bool run(sqlite3_stmt* s, const char* what) {
+    StmtScope scope(s);
+    if (sqlite3_step(s) != SQLITE_DONE) return fail(what);
+    return true;
+  }
+
+  bool prepare_all();
+  bool load_ledger();
+
+  // commit() pieces; each returns false on a SQLite failure (see `error`).
+  bool check_idempotency(const EventRecord& e, AppendResult* result, bool* refused_out);
+  bool plan_ledger(const EventRecord& e, LedgerPlan* plan, AppendResult* result,
+                   bool* refused_out);
+  bool find_stored_hold(const std::string& payment_id, std::optional<StoredHold>* out);
+  bool apply_ledger(const EventRecord& e, const LedgerPlan& plan);
+  bool journaled(const EventRecord& e, bool* out);
+  bool append(const EventRecord& e, AppendResult* result);
+  bool write_outbox(const EventRecord& e, int64_t seq);
+  bool flush_ledger();
+  void discard_tentative();  // undo the open transaction's cache changes
+  void settle_tentative();   // the transaction committed: keep them
+
+  void touch_account(AccountNode* node, bool created) {
+    Undo u;
+    u.kind = created ? Undo::Kind::account_created : Undo::Kind::account_changed;
+    u.account = node;
+    u.balance_minor = node->second.balance_minor;
+    u.held_minor = node->second.held_minor;
+    undo.push_back(std::move(u));
+    if (!node->second.dirty) {
+      node->second.dirty = true;
+      dirty_accounts.push_back(node);
+    }
+  }
+  void touch_hold(HoldNode* node, bool created) {
+    Undo u;
+    u.kind = created ? Undo::Kind::hold_created : Undo::Kind::hold_changed;
+    u.hold = node;
+    if (!created) {
+      u.status = node->second.status;
+      u.updated_ms = node->second.updated_ms;
+    }
+    undo.push_back(std::move(u));
+    if (!node->second.dirty) {
+      node->second.dirty = true;
+      dirty_holds.push_back(node);
+    }
+  }
+};
+
+bool Store::Impl::prepare_all() {
+  return prepare("BEGIN IMMEDIATE", &begin) && prepare("COMMIT", &commit) &&
+         prepare("ROLLBACK", &rollback) &&
+         prepare(
+             "INSERT INTO saga_events(payment_id, tenant, kind, step, attempt, state, terminal, "
+             "at_ms, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+             "ON CONFLICT(payment_id, kind, step, attempt) DO NOTHING",
+             &insert_event) &&
+         prepare(
+             "SELECT 1 FROM saga_events WHERE payment_id = ?1 AND kind = ?2 AND step = ?3 "
+             "AND attempt = ?4",
+             &event_exists) &&
+         // state and terminal change only with a non-empty state; terminal
+         // can still be raised (never lowered) by an event without a state.
+         prepare(
+             "INSERT INTO sagas(payment_id, tenant, state, terminal, created_ms, updated_ms, "
+             "last_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6) "
+             "ON CONFLICT(payment_id) DO UPDATE SET "
+             "state = CASE WHEN excluded.state <> '' THEN excluded.state ELSE sagas.state END, "
+             "terminal = CASE WHEN excluded.state <> '' THEN excluded.terminal "
+             "ELSE max(sagas.terminal, excluded.terminal) END, "
+             "updated_ms = excluded.updated_ms, last_seq = excluded.last_seq",
+             &upsert_saga) &&
+         prepare(
+             "INSERT INTO outbox(seq, event_seq, payment_id, tenant, payload) "
+             "VALUES(?1, ?1, ?2, ?3, ?4)",
+             &insert_outbox) &&
+         prepare("SELECT request_hash, payment_id FROM idempotency WHERE tenant = ?1 AND key = ?2",
+                 &get_idempotency) &&
+         prepare(
+             "INSERT INTO idempotency(tenant, key, request_hash, payment_id, created_ms) "
+             "VALUES(?1, ?2, ?3, ?4, ?5)",
+             &insert_idempotency) &&
+         prepare(
+             "INSERT INTO accounts(id, currency, balance_minor, held_minor) "
+             "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(id) DO UPDATE SET "
+             "balance_minor = excluded.balance_minor, held_minor = excluded.held_minor",
+             &put_account) &&
+         prepare(
+             "INSERT INTO accounts(id, currency, balance_minor, held_minor) "
+             "VALUES(?1, ?2, ?3, 0)",
+             &insert_account) &&
+         prepare(
+             "INSERT INTO holds(payment_id, account, settlement_account, currency, amount_minor, "
+             "status, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+             "ON CONFLICT(payment_id) DO UPDATE SET "
+             "settlement_account = excluded.settlement_account, status = excluded.status, "
+             "updated_ms = excluded.updated_ms",
+             &put_hold) &&
+         prepare(
+             "SELECT account, settlement_account, currency, amount_minor, status "
+             "FROM holds WHERE payment_id = ?1",
+             &get_hold) &&
+         prepare(
+             "INSERT INTO ledger_entries(payment_id, kind, debit_account, credit_account, "
+             "currency, amount_minor, at_ms) VALUES(?1, 'post', ?2, ?3, ?4, ?5, ?6)",
+             &insert_ledger_entry) &&
+         // A snapshot never replaces a newer one.
+         prepare(
+             "INSERT INTO saga_snapshots(payment_id, seq, at_ms, blob) VALUES(?1, ?2, ?3, ?4) "
+             "ON CONFLICT(payment_id) DO UPDATE SET seq = excluded.seq, at_ms = excluded.at_ms, "
+             "blob = excluded.blob WHERE excluded.seq >= saga_snapshots.seq",
+             &put_snapshot) &&
+         prepare("SELECT currency, sum(balance_minor) FROM accounts GROUP BY currency",
+                 &total_by_currency) &&
+         prepare("SELECT count(*) FROM ledger_entries WHERE payment_id = ?1 AND kind = 'post'",
+                 &count_postings) &&
+         prepare(
+             "SELECT seq, payment_id, tenant, kind, step, attempt, state, terminal, at_ms, data "
+             "FROM saga_events WHERE payment_id = ?1 ORDER BY seq",
+             &select_events) &&
+         prepare(
+             "SELECT payment_id, tenant, state, terminal, created_ms, updated_ms "
+             "FROM sagas WHERE payment_id = ?1",
+             &select_saga) &&
+         prepare(
+             "SELECT payment_id FROM sagas WHERE terminal = 0 AND payment_id > ?1 "
+             "ORDER BY payment_id LIMIT ?2",
+             &select_open_sagas) &&
+         prepare("SELECT state, count(*) FROM sagas GROUP BY state", &select_count_by_state) &&
+         prepare("SELECT count(*) FROM saga_events", &select_event_count) &&
+         prepare("SELECT payment_id, seq, at_ms, blob FROM saga_snapshots WHERE payment_id = ?1",
+                 &select_snapshot) &&
+         prepare(
+             "SELECT payment_id, request_hash, created_ms FROM idempotency "
+             "WHERE tenant = ?1 AND key = ?2",
+             &select_idempotency) &&
+         prepare("DELETE FROM idempotency WHERE created_ms < ?1", &purge_idempotency) &&
+         prepare(
+             "SELECT seq, event_seq, payment_id, tenant, payload FROM outbox ORDER BY seq "
+             "LIMIT ?1",
+             &select_outbox) &&
+         prepare("DELETE FROM outbox WHERE seq <= ?1", &delete_outbox) &&
+         prepare("SELECT count(*) FROM outbox", &select_outbox_size);
+}
+
+// Loads every account and every open hold, and checks that each account's
+// held_minor is the sum of its open holds.
+bool Store::Impl::load_ledger() {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, "SELECT id, currency, balance_minor, held_minor FROM accounts", -1,
+                         &s, nullptr) != SQLITE_OK)
+    return fail("load accounts");
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    Account a;
+    a.currency = column_string(s, 1);
+    a.balance_minor = sqlite3_column_int64(s, 2);
+    a.held_minor = sqlite3_column_int64(s, 3);
+    accounts.emplace(column_string(s, 0), std::move(a));
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) return fail("load accounts");
+
+  if (sqlite3_prepare_v2(db,
+                         "SELECT payment_id, account, settlement_account, currency, amount_minor, "
+                         "updated_ms FROM holds WHERE status = 'held'",
+                         -1, &s, nullptr) != SQLITE_OK)
+    return fail("load holds");
+  std::unordered_map<std::string, int64_t> held_by_account;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    Hold h;
+    h.account = column_string(s, 1);
+    h.settlement_account = column_string(s, 2);
+    h.currency = column_string(s, 3);
+    h.amount_minor = sqlite3_column_int64(s, 4);
+    h.updated_ms = sqlite3_column_int64(s, 5);
+    held_by_account[h.account] += h.amount_minor;
+    holds.emplace(column_string(s, 0), std::move(h));
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) return fail("load holds");
+
+  for (const auto& [id, a] : accounts) {
+    auto it = held_by_account.find(id);
+    int64_t open_minor = it == held_by_account.end() ? 0 : it->second;
+    if (open_minor != a.held_minor)
+      return fail_with("ledger inconsistent: account " + id + " held_minor " +
+                       std::to_string(a.held_minor) + " but open holds sum to " +
+                       std::to_string(open_minor));
+  }
+  for (const auto& [id, sum] : held_by_account)
+    if (accounts.find(id) == accounts.end())
+      return fail_with("ledger inconsistent: open holds on unknown account " + id);
+  return true;
+}
+
+bool Store::Impl::check_idempotency(const EventRecord& e, AppendResult* result,
+                                    bool* refused_out) {
+  const IdempotencyClaim& claim = *e.idempotency;
+  StmtScope scope(get_idempotency);
+  bind_text(get_idempotency, 1, e.tenant);
+  bind_text(get_idempotency, 2, claim.key);
+  int rc = sqlite3_step(get_idempotency);
+  if (rc == SQLITE_DONE) return true;
+  if (rc != SQLITE_ROW) return fail("idempotency lookup");
+  bool same = column_view(get_idempotency, 0) == claim.request_hash;
+  result->status = same ? AppendStatus::idempotent_replay : AppendStatus::idempotency_conflict;
+  result->existing_payment_id = column_string(get_idempotency, 1);
+  if (!same) result->detail = "idempotency key reused with a different request";
+  *refused_out = true;
+  return true;
+}
+
+bool Store::Impl::find_stored_hold(const std::string& payment_id,
+                                   std::optional<StoredHold>* out) {
+  StmtScope scope(get_hold);
+  bind_text(get_hold, 1, payment_id);
+  int rc = sqlite3_step(get_hold);
+  if (rc == SQLITE_DONE) return true;
+  if (rc != SQLITE_ROW) return fail("hold lookup");
+  auto status = hold_status_from(column_view(get_hold, 4));
+  if (!status) return fail_with("hold " + payment_id + " has an unknown status");
+  if (*status == HoldStatus::held)  // every open hold is in memory
+    return fail_with("ledger cache out of sync: open hold " + payment_id + " not in memory");
+  StoredHold h;
+  h.account = column_string(get_hold, 0);
+  h.settlement_account = column_string(get_hold, 1);
+  h.currency = column_string(get_hold, 2);
+  h.amount_minor = sqlite3_column_int64(get_hold, 3);
+  h.status = *status;
+  *out = std::move(h);
+  return true;
+}
+
+// Decides what `e.ledger` will do without changing anything. A refusal is
+// written to `result` with *refused_out = true.
+bool Store::Impl::plan_ledger(const EventRecord& e, LedgerPlan* plan, AppendResult* result,
+                              bool* refused_out) {
+  const LedgerOp& op = e.ledger;
+  auto refuse = [&](std::string_view code, std::string detail) {
+    *result = refused(AppendStatus::ledger_rejected, code, std::move(detail));
+    *refused_out = true;
+    return true;
+  };
+  if (op.kind == LedgerOp::Kind::none) return true;
+
+  // The hold for this payment: open ones are in memory, final ones only in
+  // the table.
+  HoldNode* hold = nullptr;
+  std::optional<HoldStatus> status;
+  if (auto it = holds.find(e.payment_id); it != holds.end()) {
+    hold = &*it;
+    status = it->second.status;
+  } else {
+    std::optional<StoredHold> stored;
+    if (!find_stored_hold(e.payment_id, &stored)) return false;
+    if (stored) status = stored->status;
+  }
+
+  switch (op.kind) {
+    case LedgerOp::Kind::none:
+      return true;
+
+    case LedgerOp::Kind::reserve: {
+      if (status) return true;  // the first hold stands
+      if (op.amount.amount_minor == 0) return refuse("AM01", "reserve of zero");
+      if (op.amount.amount_minor < 0) return refuse("AM12", "reserve of a negative amount");
+      auto it = accounts.find(op.account);
+      if (it == accounts.end()) return refuse("AC02", "unknown account " + op.account);
+      const Account& a = it->second;
+      if (a.currency != op.amount.currency)
+        return refuse("AM03", "account " + op.account + " is in " + a.currency + ", not " +
+                                  op.amount.currency);
+      if (a.balance_minor - a.held_minor < op.amount.amount_minor)
+        return refuse("AM04", "available " + std::to_string(a.balance_minor - a.held_minor) +
+                                  " < " + std::to_string(op.amount.amount_minor));
+      plan->action = LedgerPlan::Action::reserve;
+      plan->debit = &*it;
+      return true;
+    }
+
+    case LedgerOp::Kind::post: {
+      if (!status) return refuse("AG01", "post without a hold for payment " + e.payment_id);
+      if (*status == HoldStatus::posted) return true;  // settles at most once
+      if (*status == HoldStatus::released)
+        return refuse("AG01", "post of released hold for payment " + e.payment_id);
+      const Hold& h = hold->second;
+      if (!op.account.empty() && op.account != h.account)
+        return refuse("AG01", "post names account " + op.account + " but the hold is on " +
+                                  h.account);
+      const std::string& credit_id =
+          op.settlement_account.empty() ? h.settlement_account : op.settlement_account;
+      if (credit_id.empty()) return refuse("AC03", "post without a settlement account");
+      if (credit_id == h.account)
+        return refuse("AC03", "settlement account is the held account " + credit_id);
+      auto debit = accounts.find(h.account);
+      if (debit == accounts.end())
+        return fail_with("ledger cache out of sync: hold " + e.payment_id +
+                         " is on unknown account " + h.account);
+      auto credit = accounts.find(credit_id);
+      if (credit != accounts.end() && credit->second.currency != h.currency)
+        return refuse("AM03", "settlement account " + credit_id + " is in " +
+                                  credit->second.currency + ", not " + h.currency);
+      plan->action = LedgerPlan::Action::post;
+      plan->hold = hold;
+      plan->debit = &*debit;
+      plan->credit = credit == accounts.end() ? nullptr : &*credit;
+      plan->credit_id = &credit_id;
+      return true;
+    }
+
+    case LedgerOp::Kind::release: {
+      if (!status || *status == HoldStatus::released) return true;
+      if (*status == HoldStatus::posted)
+        return refuse("AG01", "release of posted hold for payment " + e.payment_id);
+      const Hold& h = hold->second;
+      if (!op.account.empty() && op.account != h.account)
+        return refuse("AG01", "release names account " + op.account + " but the hold is on " +
+                                  h.account);
+      auto debit = accounts.find(h.account);
+      if (debit == accounts.end())
+        return fail_with("ledger cache out of sync: hold " + e.payment_id +
+                         " is on unknown account " + h.account);
+      plan->action = LedgerPlan::Action::release;
+      plan->hold = hold;
+      plan->debit = &*debit;
+      return true;
+    }
+  }
+  return true;
+}
+
+// Carries out a plan on the cache (logged for undo). Account and hold rows
+// are written by flush_ledger(); the posting row is written here.
+//
+// Every change is logged before it is made, and the logs have room reserved
+// up front, so even an allocation failure midway leaves an undoable state.
+bool Store::Impl::apply_ledger(const EventRecord& e, const LedgerPlan& plan) {
+  if (plan.action == LedgerPlan::Action::none) return true;
+  undo.reserve(undo.size() + 4);
+  dirty_accounts.reserve(dirty_accounts.size() + 2);
+  dirty_holds.reserve(dirty_holds.size() + 1);
+  switch (plan.action) {
+    case LedgerPlan::Action::none:
+      return true;
+
+    case LedgerPlan::Action::reserve: {
+      int64_t amount_minor = e.ledger.amount.amount_minor;
+      auto [it, inserted] = holds.try_emplace(e.payment_id);
+      (void)inserted;  // plan_ledger saw no hold
+      touch_hold(&*it, /*created=*/true);
+      touch_account(plan.debit, /*created=*/false);
+      Hold& h = it->second;
+      h.account = e.ledger.account;
+      h.settlement_account = e.ledger.settlement_account;
+      h.currency = e.ledger.amount.currency;
+      h.amount_minor = amount_minor;
+      h.status = HoldStatus::held;
+      h.updated_ms = e.at_ms;
+      plan.debit->second.held_minor += amount_minor;
+      return true;
+    }
+
+    case LedgerPlan::Action::post: {
+      Hold& h = plan.hold->second;
+      AccountNode* credit = plan.credit;
+      if (!credit) {
+        auto [it, inserted] = accounts.try_emplace(*plan.credit_id);
+        (void)inserted;  // plan_ledger saw no account
+        credit = &*it;
+        touch_account(credit, /*created=*/true);
+        it->second.currency = h.currency;
+      } else {
+        touch_account(credit, /*created=*/false);
+      }
+      touch_account(plan.debit, /*created=*/false);
+      touch_hold(plan.hold, /*created=*/false);
+      plan.debit->second.balance_minor -= h.amount_minor;
+      plan.debit->second.held_minor -= h.amount_minor;
+      credit->second.balance_minor += h.amount_minor;
+      h.status = HoldStatus::posted;
+      h.updated_ms = e.at_ms;
+      if (h.settlement_account != credit->first) {
+        undo.back().settlement_changed = true;  // the hold_changed entry above
+        undo.back().settlement_account = std::move(h.settlement_account);
+        h.settlement_account = credit->first;
+      }
+
+      sqlite3_stmt* s = insert_ledger_entry;
+      bind_text(s, 1, e.payment_id);
+      bind_text(s, 2, h.account);
+      bind_text(s, 3, credit->first);
+      bind_text(s, 4, h.currency);
+      bind_int(s, 5, h.amount_minor);
+      bind_int(s, 6, e.at_ms);
+      return run(s, "insert ledger entry");
+    }
+
+    case LedgerPlan::Action::release: {
+      Hold& h = plan.hold->second;
+      touch_account(plan.debit, /*created=*/false);
+      touch_hold(plan.hold, /*created=*/false);
+      plan.debit->second.held_minor -= h.amount_minor;
+      h.status = HoldStatus::released;
+      h.updated_ms = e.at_ms;
+      return true;
+    }
+  }
+  return true;
+}
+
+bool Store::Impl::write_outbox(const EventRecord& e, int64_t seq) {
+  payload.clear();
+  payload.append("{\"seq\":");
+  append_int(payload, seq);
+  payload.append(",\"payment_id\":");
+  append_json_string(payload, e.payment_id);
+  payload.append(",\"tenant\":");
+  append_json_string(payload, e.tenant);
+  payload.append(",\"kind\":");
+  append_json_string(payload, e.kind);
+  payload.append(",\"step\":");
+  append_json_string(payload, e.step);
+  payload.append(",\"state\":");
+  append_json_string(payload, e.state);
+  payload.append(",\"at_ms\":");
+  append_int(payload, e.at_ms);
+  payload.append(",\"data\":");
+  payload.append(e.data.empty() ? std::string_view("{}") : std::string_view(e.data));
+  payload.push_back('}');
+
+  sqlite3_stmt* s = insert_outbox;
+  bind_int(s, 1, seq);
+  bind_text(s, 2, e.payment_id);
+  bind_text(s, 3, e.tenant);
+  bind_text(s, 4, payload);
+  return run(s, "insert outbox");
+}
+
+// Whether the event's (payment_id, kind, step, attempt) is already journaled.
+bool Store::Impl::journaled(const EventRecord& e, bool* out) {
+  sqlite3_stmt* s = event_exists;
+  StmtScope scope(s);
+  bind_text(s, 1, e.payment_id);
+  bind_text(s, 2, e.kind);
+  bind_text(s, 3, e.step);
+  bind_int(s, 4, e.attempt);
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail("event lookup");
+  *out = rc == SQLITE_ROW;
+  return true;
+}
+
+// One record of a batch, inside the open transaction.
+bool Store::Impl::append(const EventRecord& e, AppendResult* result) {
+  bool is_refused = false;
+  if (e.idempotency && !check_idempotency(e, result, &is_refused)) return false;
+  LedgerPlan plan;
+  if (!is_refused && !plan_ledger(e, &plan, result, &is_refused)) return false;
+  if (is_refused) {
+    // A re-sent event is a duplicate first of all, even when its claim or
+    // ledger op would now be refused (a re-sent "received" finds its own
+    // key). This lookup runs only on the rare refusal path.
+    bool exists = false;
+    if (!journaled(e, &exists)) return false;
+    if (exists) {
+      *result = AppendResult{};
+      result->status = AppendStatus::duplicate_event;
+      result->detail = "event already journaled";
+    }
+    return true;
+  }
+
+  // The event insert is the duplicate check; nothing of the record has been
+  // written before it.
+  {
+    sqlite3_stmt* s = insert_event;
+    StmtScope scope(s);
+    bind_text(s, 1, e.payment_id);
+    bind_text(s, 2, e.tenant);
+    bind_text(s, 3, e.kind);
+    bind_text(s, 4, e.step);
+    bind_int(s, 5, e.attempt);
+    bind_text(s, 6, e.state);
+    bind_int(s, 7, e.terminal ? 1 : 0);
+    bind_int(s, 8, e.at_ms);
+    bind_text(s, 9, e.data);
+    if (sqlite3_step(s) != SQLITE_DONE) return fail("insert event");
+  }
+  if (sqlite3_changes(db) == 0) {
+    result->status = AppendStatus::duplicate_event;
+    result->detail = "event already journaled";
+    return true;
+  }
+  int64_t seq = sqlite3_last_insert_rowid(db);
+
+  if (e.idempotency) {
+    sqlite3_stmt* s = insert_idempotency;
+    bind_text(s, 1, e.tenant);
+    bind_text(s, 2, e.idempotency->key);
+    bind_text(s, 3, e.idempotency->request_hash);
+    bind_text(s, 4, e.payment_id);
+    bind_int(s, 5, e.at_ms);
+    if (!run(s, "insert idempotency key")) return false;
+  }
+  if (!apply_ledger(e, plan)) return false;
+  {
+    sqlite3_stmt* s = upsert_saga;
+    bind_text(s, 1, e.payment_id);
+    bind_text(s, 2, e.tenant);
+    bind_text(s, 3, e.state);
+    bind_int(s, 4, e.terminal ? 1 : 0);
+    bind_int(s, 5, e.at_ms);
+    bind_int(s, 6, seq);
+    if (!run(s, "upsert saga")) return false;
+  }
+  if (e.publish && !write_outbox(e, seq)) return false;
+
+  result->status = AppendStatus::ok;
+  result->seq = seq;
+  return true;
+}
+
+// Writes every account and hold the open transaction changed.
+bool Store::Impl::flush_ledger() {
+  for (AccountNode* node : dirty_accounts) {
+    sqlite3_stmt* s = put_account;
+    bind_text(s, 1, node->first);
+    bind_text(s, 2, node->second.currency);
+    bind_int(s, 3, node->second.balance_minor);
+    bind_int(s, 4, node->second.held_minor);
+    if (!run(s, "write account")) return false;
+  }
+  for (HoldNode* node : dirty_holds) {
+    const Hold& h = node->second;
+    sqlite3_stmt* s = put_hold;
+    bind_text(s, 1, node->first);
+    bind_text(s, 2, h.account);
+    bind_text(s, 3, h.settlement_account);
+    bind_text(s, 4, h.currency);
+    bind_int(s, 5, h.amount_minor);
+    sqlite3_bind_text(s, 6, hold_status_name(h.status), -1, SQLITE_STATIC);
+    bind_int(s, 7, h.updated_ms);
+    if (!run(s, "write hold")) return false;
+  }
+  return true;
+}
+
+void Store::Impl::discard_tentative() {
+  // Flags first: undoing may free nodes the dirty lists point to.
+  for (AccountNode* node : dirty_accounts) node->second.dirty = false;
+  for (HoldNode* node : dirty_holds) node->second.dirty = false;
+  dirty_accounts.clear();
+  dirty_holds.clear();
+  for (auto u = undo.rbegin(); u != undo.rend(); ++u) {
+    switch (u->kind) {
+      case Undo::Kind::account_created:
+        accounts.erase(accounts.find(u->account->first));
+        break;
+      case Undo::Kind::account_changed:
+        u->account->second.balance_minor = u->balance_minor;
+        u->account->second.held_minor = u->held_minor;
+        break;
+      case Undo::Kind::hold_created:
+        holds.erase(holds.find(u->hold->first));
+        break;
+      case Undo::Kind::hold_changed:
+        u->hold->second.status = u->status;
+        u->hold->second.updated_ms = u->updated_ms;
+        if (u->settlement_changed)
+          u->hold->second.settlement_account = std::move(u->settlement_account);
+        break;
+    }
+  }
+  undo.clear();
+}
+
+void Store::Impl::settle_tentative() {
+  for (AccountNode* node : dirty_accounts) node->second.dirty = false;
+  for (HoldNode* node : dirty_holds) {
+    // Final holds live on in the table only.
+    if (node->second.status != HoldStatus::held)
+      holds.erase(holds.find(node->first));
+    else
+      node->second.dirty = false;
+  }
+  dirty_accounts.clear();
+  dirty_holds.clear();
+  undo.clear();
+}
+
+// ---------------------------------------------------------------------------
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  auto sqlite_error = [&impl](const std::string& what) {
+    return Error{"sqlite", what + ": " + impl->error};
+  };
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(options.path.c_str(), &impl->db, flags, nullptr) != SQLITE_OK) {
+    impl->fail("open");
+    return sqlite_error(options.path);
+  }
+  sqlite3_extended_result_codes(impl->db, 1);
+
+  // journal_mode answers with the mode in force; an in-memory database
+  // cannot use WAL and says "memory".
+  {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(impl->db, "PRAGMA journal_mode=WAL", -1, &s, nullptr) != SQLITE_OK) {
+      impl->fail("journal_mode");
+      return sqlite_error(options.path);
+    }
+    std::string mode;
+    if (sqlite3_step(s) == SQLITE_ROW) mode = column_string(s, 0);
+    sqlite3_finalize(s);
+    const char* file = sqlite3_db_filename(impl->db, "main");
+    bool in_memory = file == nullptr || file[0] == '\0';
+    if (mode != "wal" && !in_memory) {
+      impl->error = "journal_mode is '" + mode + "', want 'wal'";
+      return sqlite_error(options.path);
+    }
+  }
+  std::string pragmas = "PRAGMA synchronous=";
+  pragmas += options.synchronous == Synchronous::full ? "FULL" : "NORMAL";
+  pragmas += "; PRAGMA busy_timeout=" + std::to_string(kBusyTimeoutMs);
+  pragmas += "; PRAGMA cache_size=-" + std::to_string(kCacheSizeKiB);
+  pragmas += "; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;";
+  if (!impl->exec(pragmas.c_str())) return sqlite_error("pragmas");
+
+  // Schema: create in one transaction, stamped with user_version.
+  int version = 0;
+  {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(impl->db, "PRAGMA user_version", -1, &s, nullptr) != SQLITE_OK) {
+      impl->fail("user_version");
+      return sqlite_error(options.path);
+    }
+    if (sqlite3_step(s) == SQLITE_ROW) version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+  }
+  if (version > kSchemaVersion)
+    return Error{"schema", options.path + ": schema version " + std::to_string(version) +
+                               " is newer than this build's " + std::to_string(kSchemaVersion)};
+  {
+    std::string ddl = "BEGIN IMMEDIATE;";
+    ddl += kSchemaSql;
+    ddl += "PRAGMA user_version=" + std::to_string(kSchemaVersion) + "; COMMIT;";
+    if (!impl->exec(ddl.c_str())) {
+      std::string message = impl->error;
+      impl->exec("ROLLBACK");
+      impl->error = message;
+      return sqlite_error("schema");
+    }
+  }
+  if (!impl->prepare_all()) return sqlite_error("prepare");
+  if (!impl->load_ledger()) return Error{"ledger", options.path + ": " + impl->error};
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+std::vector<AppendResult> Store::commit(const Batch& batch) {
+  Impl& m = *impl_;
+  std::vector<AppendResult> results(batch.events.size());
+  if (batch.events.empty() && batch.snapshots.empty()) return results;
+
+  bool ok = m.run(m.begin, "begin");
+  if (ok) {
+    try {
+      for (size_t i = 0; ok && i < batch.events.size(); ++i)
+        ok = m.append(batch.events[i], &results[i]);
+      for (size_t i = 0; ok && i < batch.snapshots.size(); ++i) {
+        const SnapshotRecord& snap = batch.snapshots[i];
+        sqlite3_stmt* s = m.put_snapshot;
+        bind_text(s, 1, snap.payment_id);
+        bind_int(s, 2, snap.seq);
+        bind_int(s, 3, snap.at_ms);
+        sqlite3_bind_blob64(s, 4, snap.blob.data(), snap.blob.size(), SQLITE_STATIC);
+        ok = m.run(s, "write snapshot");
+      }
+      ok = ok && m.flush_ledger() && m.run(m.commit, "commit");
+    } catch (const std::exception& ex) {  // allocation failure: fail the batch
+      ok = m.fail_with(std::string("exception: ") + ex.what());
+    }
+    // After a failed COMMIT SQLite may or may not have rolled back already.
+    if (!ok && !sqlite3_get_autocommit(m.db)) {
+      std::string message = m.error;
+      if (!m.run(m.rollback, "rollback")) message += " (then " + m.error + ")";
+      m.error = std::move(message);
+    }
+  }
+  if (ok) {
+    m.settle_tentative();
+    return results;
+  }
+  m.discard_tentative();
+  for (AppendResult& r : results) {
+    r = AppendResult{};
+    r.status = AppendStatus::error;
+    r.detail = m.error;
+  }
+  return results;
+}
+
+Result<Unit> Store::create_account(const std::string& id, const std::string& currency,
+                                   int64_t opening_balance_minor) {
+  Impl& m = *impl_;
+  if (id.empty()) return Error{"AC01", "empty account id"};
+  if (!currency_decimals(currency)) return Error{"AM03", "unknown currency '" + currency + "'"};
+  if (opening_balance_minor < 0) return Error{"AM12", "negative opening balance"};
+  if (m.accounts.count(id)) return Error{"exists", "account " + id + " exists"};
+  sqlite3_stmt* s = m.insert_account;
+  bind_text(s, 1, id);
+  bind_text(s, 2, currency);
+  bind_int(s, 3, opening_balance_minor);
+  if (!m.run(s, "create account")) return Error{"sqlite", m.error};  // autocommit
+  Account a;
+  a.currency = currency;
+  a.balance_minor = opening_balance_minor;
+  m.accounts.emplace(id, std::move(a));
+  return Unit{};
+}
+
+std::optional<AccountView> Store::account(const std::string& id) const {
+  auto it = impl_->accounts.find(id);
+  if (it == impl_->accounts.end()) return std::nullopt;
+  return AccountView{it->first, it->second.currency, it->second.balance_minor,
+                     it->second.held_minor};
+}
+
+std::vector<AccountView> Store::accounts() const {
+  std::vector<AccountView> out;
+  out.reserve(impl_->accounts.size());
+  for (const auto& [id, a] : impl_->accounts)
+    out.push_back(AccountView{id, a.currency, a.balance_minor, a.held_minor});
+  std::sort(out.begin(), out.end(),
+            [](const AccountView& x, const AccountView& y) { return x.id < y.id; });
+  return out;
+}
+
+// Read from the table, not the cache: an independent view of the books.
+std::map<std::string, int64_t> Store::total_balance_by_currency() const {
+  std::map<std::string, int64_t> out;
+  sqlite3_stmt* s = impl_->total_by_currency;
+  StmtScope scope(s);
+  while (sqlite3_step(s) == SQLITE_ROW) out[column_string(s, 0)] = sqlite3_column_int64(s, 1);
+  return out;
+}
+
+std::optional<HoldView> Store::hold(const std::string& payment_id) const {
+  auto view = [&payment_id](const std::string& account, const std::string& settlement,
+                            const std::string& currency, int64_t amount_minor, HoldStatus st) {
+    return HoldView{payment_id, account, settlement, Money{amount_minor, currency},
+                    hold_status_name(st)};
+  };
+  if (auto it = impl_->holds.find(payment_id); it != impl_->holds.end()) {
+    const Hold& h = it->second;
+    return view(h.account, h.settlement_account, h.currency, h.amount_minor, h.status);
+  }
+  std::optional<StoredHold> stored;
+  if (!impl_->find_stored_hold(payment_id, &stored) || !stored) return std::nullopt;
+  return view(stored->account, stored->settlement_account, stored->currency,
+              stored->amount_minor, stored->status);
+}
+
+int64_t Store::posting_count(const std::string& payment_id) const {
+  sqlite3_stmt* s = impl_->count_postings;
+  StmtScope scope(s);
+  bind_text(s, 1, payment_id);
+  return sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+}
+
+std::vector<StoredEvent> Store::events_for(const std::string& payment_id) const {
+  std::vector<StoredEvent> out;
+  sqlite3_stmt* s = impl_->select_events;
+  StmtScope scope(s);
+  bind_text(s, 1, payment_id);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    StoredEvent e;
+    e.seq = sqlite3_column_int64(s, 0);
+    e.payment_id = column_string(s, 1);
+    e.tenant = column_string(s, 2);
+    e.kind = column_string(s, 3);
+    e.step = column_string(s, 4);
+    e.attempt = static_cast<uint32_t>(sqlite3_column_int64(s, 5));
+    e.state = column_string(s, 6);
+    e.terminal = sqlite3_column_int(s, 7) != 0;
+    e.at_ms = sqlite3_column_int64(s, 8);
+    e.data = column_string(s, 9);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::optional<SagaSummary> Store::saga(const std::string& payment_id) const {
+  sqlite3_stmt* s = impl_->select_saga;
+  StmtScope scope(s);
+  bind_text(s, 1, payment_id);
+  if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
+  SagaSummary out;
+  out.payment_id = column_string(s, 0);
+  out.tenant = column_string(s, 1);
+  out.state = column_string(s, 2);
+  out.terminal = sqlite3_column_int(s, 3) != 0;
+  out.created_ms = sqlite3_column_int64(s, 4);
+  out.updated_ms = sqlite3_column_int64(s, 5);
+  return out;
+}
+
+std::vector<std::string> Store::open_sagas(const std::string& after_id, size_t limit) const {
+  std::vector<std::string> out;
+  if (limit == 0) return out;
+  sqlite3_stmt* s = impl_->select_open_sagas;
+  StmtScope scope(s);
+  bind_text(s, 1, after_id);
+  bind_int(s, 2, static_cast<int64_t>(
+                     std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+  while (sqlite3_step(s) == SQLITE_ROW) out.push_back(column_string(s, 0));
+  return out;
+}
+
+std::map<std::string, int64_t> Store::count_by_state() const {
+  std::map<std::string, int64_t> out;
+  sqlite3_stmt* s = impl_->select_count_by_state;
+  StmtScope scope(s);
+  while (sqlite3_step(s) == SQLITE_ROW) out[column_string(s, 0)] = sqlite3_column_int64(s, 1);
+  return out;
+}
+
+int64_t Store::event_count() const {
+  sqlite3_stmt* s = impl_->select_event_count;
+  StmtScope scope(s);
+  return sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+}
+
+std::optional<SnapshotRecord> Store::snapshot(const std::string& payment_id) const {
+  sqlite3_stmt* s = impl_->select_snapshot;
+  StmtScope scope(s);
+  bind_text(s, 1, payment_id);
+  if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
+  SnapshotRecord out;
+  out.payment_id = column_string(s, 0);
+  out.seq = sqlite3_column_int64(s, 1);
+  out.at_ms = sqlite3_column_int64(s, 2);
+  out.blob = column_string(s, 3);
+  return out;
+}
+
+std::optional<Store::IdempotencyEntry> Store::idempotency(const std::string& tenant,
+                                                          const std::string& key) const {
+  sqlite3_stmt* s = impl_->select_idempotency;
+  StmtScope scope(s);
+  bind_text(s, 1, tenant);
+  bind_text(s, 2, key);
+  if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
+  IdempotencyEntry out;
+  out.payment_id = column_string(s, 0);
+  out.request_hash = column_string(s, 1);
+  out.created_ms = sqlite3_column_int64(s, 2);
+  return out;
+}
+
+// Returns -1 if SQLite fails.
+int64_t Store::purge_idempotency(int64_t now_ms) {
+  int64_t cutoff_ms = 0;
+  if (__builtin_sub_overflow(now_ms, impl_->options.idempotency_ttl_ms, &cutoff_ms))
+    cutoff_ms = std::numeric_limits<int64_t>::min();
+  sqlite3_stmt* s = impl_->purge_idempotency;
+  bind_int(s, 1, cutoff_ms);
+  if (!impl_->run(s, "purge idempotency")) return -1;
+  return sqlite3_changes(impl_->db);
+}
+
+std::vector<OutboxRow> Store::outbox_peek(size_t limit) const {
+  std::vector<OutboxRow> out;
+  if (limit == 0) return out;
+  sqlite3_stmt* s = impl_->select_outbox;
+  StmtScope scope(s);
+  bind_int(s, 1, static_cast<int64_t>(
+                     std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    OutboxRow r;
+    r.seq = sqlite3_column_int64(s, 0);
+    r.event_seq = sqlite3_column_int64(s, 1);
+    r.payment_id = column_string(s, 2);
+    r.tenant = column_string(s, 3);
+    r.payload = column_string(s, 4);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<Unit> Store::outbox_delete_through(int64_t seq) {
+  sqlite3_stmt* s = impl_->delete_outbox;
+  bind_int(s, 1, seq);
+  if (!impl_->run(s, "outbox delete")) return Error{"sqlite", impl_->error};
+  return Unit{};
+}
+
+int64_t Store::outbox_size() const {
+  sqlite3_stmt* s = impl_->select_outbox_size;
+  StmtScope scope(s);
+  return sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+}
+
+}  // namespace payengine::sagas

@@ -1,0 +1,42 @@
+// The saga supervisor: one per shard (shard = hash(payment id) % shards).
+// Spawns and monitors the shard's payment actors, routes commands and rail
+// responses to them, restarts a crashed one from its journal (at most
+// `max_restarts` within `restart_window_ms`; past that the payment is ended
+// in_doubt with MS03 so nothing sits in silent limbo), reactivates passivated
+// ones on the next message or at their deadline, and caps active sagas
+// (admission control: an initiate beyond `max_active` is answered
+// `overloaded` at once).
+//
+// Protocol (sagas/messages.hpp):
+//   (initiate_atom, InitiateCommand)   -> InitiateReply (delegated to the new actor)
+//   (cancel_atom, payment_id)          -> CancelReply
+//   (rail_atom, RailResponse)          routed to the payment, reactivating it if needed
+//   (recover_atom, std::vector<std::string> ids) -> uint64_t resumed
+//   (stats_atom)                       -> ShardStats
+#pragma once
+
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <functional>
+
+#include "sagas/payment_actor.hpp"
+
+namespace payengine::sagas {
+
+struct PaymentDone;
+
+struct SupervisorConfig {
+  uint64_t max_active = 10'000;
+  uint32_t max_restarts = 3;
+  int64_t restart_window_ms = 60'000;
+  // Called on the supervisor's thread for every payment that reached a final
+  // state here (not for ones found already final on reactivation). Must be
+  // thread-safe and quick.
+  std::function<void(const PaymentDone&)> on_done;
+};
+
+caf::actor spawn_supervisor(caf::actor_system& system, const ShardDeps* deps,
+                            SupervisorConfig config);
+
+}  // namespace payengine::sagas

@@ -1,0 +1,929 @@
+#define BOOST_TEST_MODULE store
+#include <boost/test/unit_test.hpp>
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sagas/store.hpp"
+
+using namespace payengine;
+using namespace payengine::sagas;
+
+namespace {
+
+// A fresh directory under /tmp, removed with everything in it at the end.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/test_store.XXXXXX";
+    const char* made = mkdtemp(tmpl);
+    BOOST_REQUIRE(made != nullptr);
+    path = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::unique_ptr<Store> open_store(const std::string& path,
+                                  Synchronous sync = Synchronous::full,
+                                  int64_t ttl_ms = 24LL * 3600 * 1000) {
+  StoreOptions options;
+  options.path = path;
+  options.synchronous = sync;
+  options.idempotency_ttl_ms = ttl_ms;
+  auto r = Store::open(options);
+  BOOST_REQUIRE_MESSAGE(r.ok(), "open failed: " + (r.ok() ? "" : r.error().message));
+  return std::move(r).value();
+}
+
+// A second, independent connection to the same file: reads the tables
+// behind the store's back and can change the schema (to inject failures).
+class Peer {
+ public:
+  explicit Peer(const std::string& path) {
+    BOOST_REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
+    sqlite3_busy_timeout(db_, 5000);
+  }
+  ~Peer() { sqlite3_close(db_); }
+  Peer(const Peer&) = delete;
+  Peer& operator=(const Peer&) = delete;
+
+  void exec(const std::string& sql) {
+    char* msg = nullptr;
+    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &msg);
+    std::string text = msg ? msg : "";
+    sqlite3_free(msg);
+    BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, sql + ": " + text);
+  }
+  int64_t scalar(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    BOOST_REQUIRE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return v;
+  }
+  // rows of (c0 text, c1..: int64) as strings joined by '|'
+  std::vector<std::string> rows(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    BOOST_REQUIRE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+    std::vector<std::string> out;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      std::string row;
+      for (int i = 0; i < sqlite3_column_count(s); ++i) {
+        if (i) row += '|';
+        const unsigned char* t = sqlite3_column_text(s, i);
+        row += t ? reinterpret_cast<const char*>(t) : "NULL";
+      }
+      out.push_back(row);
+    }
+    sqlite3_finalize(s);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+EventRecord event(const std::string& payment_id, const std::string& kind,
+                  const std::string& step = "", uint32_t attempt = 0) {
+  EventRecord e;
+  e.payment_id = payment_id;
+  e.tenant = "t1";
+  e.kind = kind;
+  e.step = step;
+  e.attempt = attempt;
+  e.at_ms = 1000;
+  e.data = "{}";
+  return e;
+}
+
+EventRecord reserve(const std::string& payment_id, const std::string& account,
+                    int64_t amount_minor, const std::string& currency = "ZAR") {
+  EventRecord e = event(payment_id, "step_ok", "reserve");
+  e.state = "reserved";
+  e.ledger.kind = LedgerOp::Kind::reserve;
+  e.ledger.account = account;
+  e.ledger.amount = Money{amount_minor, currency};
+  return e;
+}
+
+EventRecord post(const std::string& payment_id, const std::string& settlement,
+                 const std::string& step = "settle") {
+  EventRecord e = event(payment_id, "step_ok", step);
+  e.state = "settled";
+  e.ledger.kind = LedgerOp::Kind::post;
+  e.ledger.settlement_account = settlement;
+  return e;
+}
+
+EventRecord release(const std::string& payment_id, const std::string& step = "release") {
+  EventRecord e = event(payment_id, "compensated", step);
+  e.state = "cancelled";
+  e.terminal = true;
+  e.ledger.kind = LedgerOp::Kind::release;
+  return e;
+}
+
+AppendResult commit_one(Store& store, const EventRecord& e) {
+  Batch b;
+  b.events.push_back(e);
+  auto results = store.commit(b);
+  BOOST_REQUIRE_EQUAL(results.size(), 1u);
+  return results[0];
+}
+
+std::string status_name(AppendStatus s) {
+  switch (s) {
+    case AppendStatus::ok: return "ok";
+    case AppendStatus::duplicate_event: return "duplicate_event";
+    case AppendStatus::idempotent_replay: return "idempotent_replay";
+    case AppendStatus::idempotency_conflict: return "idempotency_conflict";
+    case AppendStatus::ledger_rejected: return "ledger_rejected";
+    case AppendStatus::error: return "error";
+  }
+  return "?";
+}
+
+#define CHECK_STATUS(result, expected) \
+  BOOST_CHECK_EQUAL(status_name((result).status), status_name(expected))
+
+// The store's in-memory accounts against the accounts table.
+void check_memory_matches_tables(Store& store, Peer& peer) {
+  std::vector<std::string> memory;
+  for (const auto& a : store.accounts())
+    memory.push_back(a.id + "|" + a.currency + "|" + std::to_string(a.balance_minor) + "|" +
+                     std::to_string(a.held_minor));
+  auto table = peer.rows("SELECT id, currency, balance_minor, held_minor FROM accounts ORDER BY id");
+  BOOST_CHECK_EQUAL_COLLECTIONS(memory.begin(), memory.end(), table.begin(), table.end());
+  // held_minor of each account is the sum of its open holds.
+  auto open = peer.rows(
+      "SELECT a.id FROM accounts a WHERE a.held_minor <> (SELECT coalesce(sum(h.amount_minor), 0) "
+      "FROM holds h WHERE h.account = a.id AND h.status = 'held')");
+  BOOST_CHECK_MESSAGE(open.empty(), "held_minor disagrees with open holds");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(schema_creation_and_reopen) {
+  TempDir dir;
+  std::string path = dir.file("engine.db");
+  {
+    auto store = open_store(path);
+    BOOST_REQUIRE(store->create_account("acct-1", "ZAR", 10'000).ok());
+    EventRecord e = event("p1", "received");
+    e.state = "received";
+    e.idempotency = IdempotencyClaim{"key-1", "hash-1"};
+    CHECK_STATUS(commit_one(*store, e), AppendStatus::ok);
+    CHECK_STATUS(commit_one(*store, reserve("p1", "acct-1", 2'500)), AppendStatus::ok);
+  }
+  {
+    Peer peer(path);
+    BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 1);
+    BOOST_CHECK_EQUAL(peer.rows("PRAGMA journal_mode")[0], "wal");
+    for (const char* table : {"saga_events", "sagas", "saga_snapshots", "outbox", "idempotency",
+                              "accounts", "holds", "ledger_entries"})
+      BOOST_CHECK_EQUAL(peer.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE "
+                                                "type='table' AND name='") + table + "'"), 1);
+  }
+  {
+    auto store = open_store(path, Synchronous::normal);
+    BOOST_CHECK_EQUAL(store->event_count(), 2);
+    auto events = store->events_for("p1");
+    BOOST_REQUIRE_EQUAL(events.size(), 2u);
+    BOOST_CHECK_EQUAL(events[0].kind, "received");
+    BOOST_CHECK_EQUAL(events[1].step, "reserve");
+    BOOST_CHECK_LT(events[0].seq, events[1].seq);
+    auto saga = store->saga("p1");
+    BOOST_REQUIRE(saga);
+    BOOST_CHECK_EQUAL(saga->state, "reserved");
+    BOOST_CHECK_EQUAL(saga->tenant, "t1");
+    auto acct = store->account("acct-1");
+    BOOST_REQUIRE(acct);
+    BOOST_CHECK_EQUAL(acct->balance_minor, 10'000);
+    BOOST_CHECK_EQUAL(acct->held_minor, 2'500);
+    auto hold = store->hold("p1");
+    BOOST_REQUIRE(hold);
+    BOOST_CHECK_EQUAL(hold->status, "held");
+    BOOST_CHECK_EQUAL(hold->amount.amount_minor, 2'500);
+    auto idem = store->idempotency("t1", "key-1");
+    BOOST_REQUIRE(idem);
+    BOOST_CHECK_EQUAL(idem->payment_id, "p1");
+    BOOST_CHECK_EQUAL(idem->request_hash, "hash-1");
+    BOOST_CHECK_EQUAL(idem->created_ms, 1000);
+    // The ledger reloaded from the tables works: the hold still counts.
+    CHECK_STATUS(commit_one(*store, reserve("p2", "acct-1", 7'501)), AppendStatus::ledger_rejected);
+    CHECK_STATUS(commit_one(*store, reserve("p2", "acct-1", 7'500)), AppendStatus::ok);
+  }
+  {
+    Peer peer(path);
+    peer.exec("PRAGMA user_version = 99");
+  }
+  StoreOptions options;
+  options.path = path;
+  auto r = Store::open(options);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_CHECK_EQUAL(r.error().code, "schema");
+}
+
+BOOST_AUTO_TEST_CASE(open_reports_sqlite_errors) {
+  StoreOptions options;
+  options.path = "/nonexistent-dir/for/sure/engine.db";
+  auto r = Store::open(options);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_CHECK_EQUAL(r.error().code, "sqlite");
+}
+
+BOOST_AUTO_TEST_CASE(create_account_rules) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  BOOST_CHECK(store->create_account("a", "ZAR", 100).ok());
+  auto again = store->create_account("a", "ZAR", 100);
+  BOOST_REQUIRE(!again.ok());
+  BOOST_CHECK_EQUAL(again.error().code, "exists");
+  BOOST_CHECK(!store->create_account("b", "ZZZ", 100).ok());
+  BOOST_CHECK(!store->create_account("c", "ZAR", -1).ok());
+  BOOST_CHECK_EQUAL(store->accounts().size(), 1u);
+  BOOST_CHECK_EQUAL(store->total_balance_by_currency().at("ZAR"), 100);
+}
+
+BOOST_AUTO_TEST_CASE(batch_results_in_order) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  BOOST_REQUIRE(store->create_account("acct", "ZAR", 1'000).ok());
+  Batch b;
+  b.events.push_back(event("p1", "received"));
+  b.events.push_back(reserve("p1", "acct", 400));
+  b.events.push_back(event("p1", "received"));         // duplicate inside the batch
+  b.events.push_back(reserve("p2", "acct", 700));      // only 600 left: AM04
+  b.events.push_back(event("p2", "received"));
+  b.events.push_back(reserve("p3", "nobody", 1));      // AC02
+  b.events.push_back(reserve("p3", "acct", 600));
+  auto r = store->commit(b);
+  BOOST_REQUIRE_EQUAL(r.size(), 7u);
+  CHECK_STATUS(r[0], AppendStatus::ok);
+  CHECK_STATUS(r[1], AppendStatus::ok);
+  CHECK_STATUS(r[2], AppendStatus::duplicate_event);
+  CHECK_STATUS(r[3], AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r[3].reason_code, "AM04");
+  CHECK_STATUS(r[4], AppendStatus::ok);
+  CHECK_STATUS(r[5], AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r[5].reason_code, "AC02");
+  CHECK_STATUS(r[6], AppendStatus::ok);
+  BOOST_CHECK_LT(r[0].seq, r[1].seq);
+  BOOST_CHECK_LT(r[1].seq, r[4].seq);
+  BOOST_CHECK_LT(r[4].seq, r[6].seq);
+  for (size_t i : {2u, 3u, 5u}) BOOST_CHECK_EQUAL(r[i].seq, 0);
+  BOOST_CHECK_EQUAL(store->event_count(), 4);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 1'000);
+  BOOST_CHECK(!store->hold("p2"));
+  // A refused reserve wrote no saga row for p3's rejected record, but p3's
+  // successful reserve did.
+  BOOST_CHECK(store->saga("p3"));
+  // Empty batch: nothing happens.
+  BOOST_CHECK(store->commit(Batch{}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_event_has_no_second_effect) {
+  TempDir dir;
+  std::string path = dir.file("db");
+  auto store = open_store(path);
+  BOOST_REQUIRE(store->create_account("acct", "ZAR", 1'000).ok());
+  CHECK_STATUS(commit_one(*store, reserve("p1", "acct", 300)), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, post("p1", "settle")), AppendStatus::ok);
+
+  // Same (payment, kind, step, attempt), different content: refused whole.
+  EventRecord again = post("p1", "settle");
+  again.publish = true;
+  again.idempotency = IdempotencyClaim{"new-key", "h"};
+  again.state = "weird";
+  CHECK_STATUS(commit_one(*store, again), AppendStatus::duplicate_event);
+  // A duplicate reserve carrying a different op: its ledger op is not applied.
+  EventRecord dup_reserve = reserve("p1", "acct", 300);
+  dup_reserve.ledger.kind = LedgerOp::Kind::release;
+  CHECK_STATUS(commit_one(*store, dup_reserve), AppendStatus::duplicate_event);
+
+  BOOST_CHECK_EQUAL(store->posting_count("p1"), 1);
+  BOOST_CHECK_EQUAL(store->account("acct")->balance_minor, 700);
+  BOOST_CHECK_EQUAL(store->account("settle")->balance_minor, 300);
+  BOOST_CHECK_EQUAL(store->hold("p1")->status, "posted");
+  BOOST_CHECK(!store->idempotency("t1", "new-key"));
+  BOOST_CHECK_EQUAL(store->outbox_size(), 0);
+  BOOST_CHECK_EQUAL(store->saga("p1")->state, "settled");
+  BOOST_CHECK_EQUAL(store->event_count(), 2);
+  // A retry of the same step with the next attempt number is a new event.
+  EventRecord retry = post("p1", "settle");
+  retry.attempt = 1;
+  CHECK_STATUS(commit_one(*store, retry), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->posting_count("p1"), 1);
+  BOOST_CHECK_EQUAL(store->account("settle")->balance_minor, 300);
+  Peer peer(path);
+  check_memory_matches_tables(*store, peer);
+}
+
+BOOST_AUTO_TEST_CASE(idempotency_replay_and_conflict) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  EventRecord first = event("p1", "received");
+  first.state = "received";
+  first.idempotency = IdempotencyClaim{"K", "H"};
+  CHECK_STATUS(commit_one(*store, first), AppendStatus::ok);
+  // Re-sending the very same event is a duplicate, not a replay.
+  CHECK_STATUS(commit_one(*store, first), AppendStatus::duplicate_event);
+
+  EventRecord replay = event("p2", "received");
+  replay.state = "received";
+  replay.idempotency = IdempotencyClaim{"K", "H"};
+  auto r = commit_one(*store, replay);
+  CHECK_STATUS(r, AppendStatus::idempotent_replay);
+  BOOST_CHECK_EQUAL(r.existing_payment_id, "p1");
+
+  EventRecord conflict = replay;
+  conflict.idempotency->request_hash = "H2";
+  r = commit_one(*store, conflict);
+  CHECK_STATUS(r, AppendStatus::idempotency_conflict);
+  BOOST_CHECK_EQUAL(r.existing_payment_id, "p1");
+  BOOST_CHECK(!store->saga("p2"));
+  BOOST_CHECK(store->events_for("p2").empty());
+
+  // Keys are per tenant.
+  EventRecord other_tenant = replay;
+  other_tenant.tenant = "t2";
+  CHECK_STATUS(commit_one(*store, other_tenant), AppendStatus::ok);
+
+  // Within one batch: the second claim sees the first.
+  Batch b;
+  EventRecord a = event("p3", "received");
+  a.idempotency = IdempotencyClaim{"K3", "H"};
+  EventRecord c = event("p4", "received");
+  c.idempotency = IdempotencyClaim{"K3", "H"};
+  b.events = {a, c};
+  auto rs = store->commit(b);
+  CHECK_STATUS(rs[0], AppendStatus::ok);
+  CHECK_STATUS(rs[1], AppendStatus::idempotent_replay);
+  BOOST_CHECK_EQUAL(rs[1].existing_payment_id, "p3");
+}
+
+BOOST_AUTO_TEST_CASE(reserve_post_release_transitions) {
+  TempDir dir;
+  std::string path = dir.file("db");
+  auto store = open_store(path);
+  BOOST_REQUIRE(store->create_account("acct", "ZAR", 10'000).ok());
+  BOOST_REQUIRE(store->create_account("usd", "USD", 10'000).ok());
+
+  // reserve -> post
+  CHECK_STATUS(commit_one(*store, reserve("p1", "acct", 1'000)), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 1'000);
+  // A second reserve of the same payment keeps the first hold.
+  EventRecord second = reserve("p1", "acct", 5'000);
+  second.attempt = 1;
+  CHECK_STATUS(commit_one(*store, second), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 1'000);
+  BOOST_CHECK_EQUAL(store->hold("p1")->amount.amount_minor, 1'000);
+
+  CHECK_STATUS(commit_one(*store, post("p1", "settle-zar")), AppendStatus::ok);
+  auto acct = store->account("acct");
+  BOOST_CHECK_EQUAL(acct->balance_minor, 9'000);
+  BOOST_CHECK_EQUAL(acct->held_minor, 0);
+  auto settle = store->account("settle-zar");
+  BOOST_REQUIRE(settle);  // auto-created
+  BOOST_CHECK_EQUAL(settle->currency, "ZAR");
+  BOOST_CHECK_EQUAL(settle->balance_minor, 1'000);
+  auto h = store->hold("p1");
+  BOOST_REQUIRE(h);
+  BOOST_CHECK_EQUAL(h->status, "posted");
+  BOOST_CHECK_EQUAL(h->settlement_account, "settle-zar");
+  BOOST_CHECK_EQUAL(store->posting_count("p1"), 1);
+
+  // Second post (another event): no-op success.
+  CHECK_STATUS(commit_one(*store, post("p1", "settle-zar", "settle-again")), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->posting_count("p1"), 1);
+  BOOST_CHECK_EQUAL(store->account("settle-zar")->balance_minor, 1'000);
+  BOOST_CHECK_EQUAL(store->account("acct")->balance_minor, 9'000);
+  // Release after post: refused.
+  auto r = commit_one(*store, release("p1"));
+  CHECK_STATUS(r, AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r.reason_code, "AG01");
+  BOOST_CHECK(!r.detail.empty());
+  BOOST_CHECK_EQUAL(store->saga("p1")->state, "settled");  // the refused record wrote nothing
+  // Reserve again after the hold is final: still the first hold.
+  EventRecord late = reserve("p1", "acct", 1);
+  late.attempt = 7;
+  CHECK_STATUS(commit_one(*store, late), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 0);
+
+  // reserve -> release -> release -> post
+  CHECK_STATUS(commit_one(*store, reserve("p2", "acct", 2'000)), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 2'000);
+  CHECK_STATUS(commit_one(*store, release("p2")), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 0);
+  BOOST_CHECK_EQUAL(store->account("acct")->balance_minor, 9'000);
+  BOOST_CHECK_EQUAL(store->hold("p2")->status, "released");
+  CHECK_STATUS(commit_one(*store, release("p2", "release-again")), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 0);
+  r = commit_one(*store, post("p2", "settle-zar"));
+  CHECK_STATUS(r, AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r.reason_code, "AG01");
+  BOOST_CHECK_EQUAL(store->posting_count("p2"), 0);
+
+  // Post or release without any hold.
+  r = commit_one(*store, post("p3", "settle-zar"));
+  CHECK_STATUS(r, AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r.reason_code, "AG01");
+  CHECK_STATUS(commit_one(*store, release("p3")), AppendStatus::ok);
+  BOOST_CHECK(!store->hold("p3"));
+
+  // Refusals.
+  r = commit_one(*store, reserve("p4", "acct", 9'001));
+  CHECK_STATUS(r, AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r.reason_code, "AM04");
+  r = commit_one(*store, reserve("p4", "ghost", 1));
+  CHECK_STATUS(r, AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r.reason_code, "AC02");
+  r = commit_one(*store, reserve("p4", "acct", 1, "USD"));
+  CHECK_STATUS(r, AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r.reason_code, "AM03");
+  r = commit_one(*store, reserve("p4", "acct", 0));
+  CHECK_STATUS(r, AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r.reason_code, "AM01");
+  BOOST_CHECK(store->events_for("p4").empty());
+  BOOST_CHECK(!store->hold("p4"));
+  // Exactly the available amount is fine.
+  CHECK_STATUS(commit_one(*store, reserve("p4", "acct", 9'000)), AppendStatus::ok);
+  // Posting a USD hold into a ZAR settlement account: AM03, nothing moves.
+  CHECK_STATUS(commit_one(*store, reserve("p5", "usd", 500, "USD")), AppendStatus::ok);
+  r = commit_one(*store, post("p5", "settle-zar"));
+  CHECK_STATUS(r, AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r.reason_code, "AM03");
+  BOOST_CHECK_EQUAL(store->hold("p5")->status, "held");
+  CHECK_STATUS(commit_one(*store, post("p5", "settle-usd")), AppendStatus::ok);
+
+  auto totals = store->total_balance_by_currency();
+  BOOST_CHECK_EQUAL(totals.at("ZAR"), 10'000);
+  BOOST_CHECK_EQUAL(totals.at("USD"), 10'000);
+  Peer peer(path);
+  check_memory_matches_tables(*store, peer);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM ledger_entries"), 2);
+}
+
+BOOST_AUTO_TEST_CASE(reserve_and_post_in_one_batch) {
+  TempDir dir;
+  std::string path = dir.file("db");
+  auto store = open_store(path);
+  BOOST_REQUIRE(store->create_account("acct", "ZAR", 1'000).ok());
+  Batch b;
+  b.events.push_back(reserve("p1", "acct", 600));
+  b.events.push_back(post("p1", "s"));
+  b.events.push_back(post("p1", "s", "again"));
+  b.events.push_back(reserve("p2", "acct", 400));
+  b.events.push_back(release("p2"));
+  b.events.push_back(reserve("p3", "acct", 400));
+  auto r = store->commit(b);
+  for (const auto& x : r) CHECK_STATUS(x, AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->account("acct")->balance_minor, 400);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 400);
+  BOOST_CHECK_EQUAL(store->account("s")->balance_minor, 600);
+  BOOST_CHECK_EQUAL(store->posting_count("p1"), 1);
+  Peer peer(path);
+  check_memory_matches_tables(*store, peer);
+}
+
+// Randomized reserve/post/release against a simple model.
+BOOST_AUTO_TEST_CASE(money_is_conserved) {
+  TempDir dir;
+  std::string path = dir.file("db");
+  auto store = open_store(path);
+  Peer peer(path);
+
+  struct ModelAccount {
+    std::string currency;
+    int64_t balance_minor = 0;
+    int64_t held_minor = 0;
+  };
+  struct ModelHold {
+    std::string account;
+    std::string currency;
+    int64_t amount_minor = 0;
+    std::string status;
+  };
+  std::map<std::string, ModelAccount> accounts;
+  std::map<std::string, ModelHold> holds;
+  const std::vector<std::pair<std::string, std::string>> debtors = {
+      {"zar-1", "ZAR"}, {"zar-2", "ZAR"}, {"zar-3", "ZAR"}, {"usd-1", "USD"}, {"usd-2", "USD"}};
+  for (const auto& [id, ccy] : debtors) {
+    BOOST_REQUIRE(store->create_account(id, ccy, 50'000).ok());
+    accounts[id] = ModelAccount{ccy, 50'000, 0};
+  }
+  const std::map<std::string, int64_t> initial_totals = {{"ZAR", 150'000}, {"USD", 100'000}};
+
+  std::mt19937_64 rng(20240611);
+  auto pick = [&rng](size_t n) { return static_cast<size_t>(rng() % n); };
+  int payments = 0;
+  int step_counter = 0;
+  std::vector<EventRecord> history;  // for re-sending duplicates
+  int ops = 0, oks = 0, rejections = 0, duplicates = 0;
+
+  while (ops < 4000) {
+    Batch batch;
+    std::vector<std::string> expected;  // status name per event
+    size_t n = 1 + pick(40);
+    for (size_t i = 0; i < n; ++i, ++ops) {
+      // Occasionally re-send an old event: duplicate, no effect.
+      if (!history.empty() && pick(20) == 0) {
+        batch.events.push_back(history[pick(history.size())]);
+        expected.push_back("duplicate_event");
+        continue;
+      }
+      int choice = static_cast<int>(pick(10));
+      std::string pid;
+      EventRecord e;
+      if (choice < 4 || payments == 0) {  // reserve a (mostly) new payment
+        pid = (pick(10) == 0 && payments > 0) ? "pay-" + std::to_string(pick(payments))
+                                              : "pay-" + std::to_string(payments++);
+        const auto& [acct, ccy] = debtors[pick(debtors.size())];
+        std::string currency = pick(25) == 0 ? (ccy == "ZAR" ? "USD" : "ZAR") : ccy;
+        int64_t amount = 1 + static_cast<int64_t>(pick(20'000));
+        e = reserve(pid, acct, amount, currency);
+        const ModelAccount& a = accounts[acct];
+        if (holds.count(pid)) {
+          expected.push_back("ok");
+        } else if (a.currency != currency) {
+          expected.push_back("ledger_rejected");
+        } else if (a.balance_minor - a.held_minor < amount) {
+          expected.push_back("ledger_rejected");
+        } else {
+          expected.push_back("ok");
+          accounts[acct].held_minor += amount;
+          holds[pid] = ModelHold{acct, currency, amount, "held"};
+        }
+      } else {
+        pid = "pay-" + std::to_string(pick(payments + 1));  // may not exist
+        auto it = holds.find(pid);
+        if (choice < 7) {
+          // settlement account per currency; now and then the wrong one
+          std::string hold_ccy = it == holds.end() ? "ZAR" : it->second.currency;
+          std::string settle_ccy =
+              pick(30) == 0 ? (hold_ccy == "ZAR" ? "USD" : "ZAR") : hold_ccy;
+          std::string settle = "settle-" + settle_ccy;
+          e = post(pid, settle);
+          if (it == holds.end() || it->second.status == "released") {
+            expected.push_back("ledger_rejected");
+          } else if (it->second.status == "posted") {
+            expected.push_back("ok");
+          } else {
+            auto s = accounts.find(settle);
+            if (s != accounts.end() && s->second.currency != hold_ccy) {
+              expected.push_back("ledger_rejected");
+            } else {
+              if (s == accounts.end()) accounts[settle] = ModelAccount{settle_ccy, 0, 0};
+              ModelAccount& d = accounts[it->second.account];
+              d.balance_minor -= it->second.amount_minor;
+              d.held_minor -= it->second.amount_minor;
+              accounts[settle].balance_minor += it->second.amount_minor;
+              it->second.status = "posted";
+              expected.push_back("ok");
+            }
+          }
+        } else {
+          e = release(pid);
+          if (it != holds.end() && it->second.status == "posted") {
+            expected.push_back("ledger_rejected");
+          } else {
+            if (it != holds.end() && it->second.status == "held") {
+              accounts[it->second.account].held_minor -= it->second.amount_minor;
+              it->second.status = "released";
+            }
+            expected.push_back("ok");
+          }
+        }
+      }
+      e.step += "-" + std::to_string(step_counter++);  // every generated event is new
+      e.publish = pick(2) == 0;
+      batch.events.push_back(e);
+    }
+
+    auto results = store->commit(batch);
+    BOOST_REQUIRE_EQUAL(results.size(), batch.events.size());
+    for (size_t i = 0; i < results.size(); ++i) {
+      std::string got = status_name(results[i].status);
+      BOOST_REQUIRE_MESSAGE(got == expected[i], "event " + batch.events[i].payment_id + "/" +
+                                                    batch.events[i].step + ": got " + got +
+                                                    " want " + expected[i] + " (" +
+                                                    results[i].detail + ")");
+      if (got == "ok") {
+        ++oks;
+        history.push_back(batch.events[i]);
+      } else if (got == "duplicate_event") {
+        ++duplicates;
+      } else {
+        ++rejections;
+      }
+    }
+    BOOST_REQUIRE(store->total_balance_by_currency() == initial_totals);
+    for (const auto& [id, m] : accounts) {
+      auto a = store->account(id);
+      BOOST_REQUIRE_MESSAGE(a, "missing account " + id);
+      BOOST_REQUIRE_EQUAL(a->balance_minor, m.balance_minor);
+      BOOST_REQUIRE_EQUAL(a->held_minor, m.held_minor);
+    }
+  }
+  BOOST_TEST_MESSAGE("ops " << ops << " ok " << oks << " rejected " << rejections
+                            << " duplicates " << duplicates);
+  BOOST_CHECK_GT(rejections, 50);
+  BOOST_CHECK_GT(duplicates, 50);
+
+  for (const auto& [pid, h] : holds) {
+    auto got = store->hold(pid);
+    BOOST_REQUIRE(got);
+    BOOST_CHECK_EQUAL(got->status, h.status);
+    BOOST_CHECK_EQUAL(store->posting_count(pid), h.status == "posted" ? 1 : 0);
+  }
+  check_memory_matches_tables(*store, peer);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM ledger_entries"),
+                    peer.scalar("SELECT count(*) FROM holds WHERE status = 'posted'"));
+
+  auto before = store->accounts();
+  store.reset();
+  store = open_store(path);
+  auto after = store->accounts();
+  BOOST_REQUIRE_EQUAL(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    BOOST_CHECK_EQUAL(before[i].id, after[i].id);
+    BOOST_CHECK_EQUAL(before[i].balance_minor, after[i].balance_minor);
+    BOOST_CHECK_EQUAL(before[i].held_minor, after[i].held_minor);
+  }
+  BOOST_CHECK(store->total_balance_by_currency() == initial_totals);
+  for (const auto& [pid, h] : holds) BOOST_CHECK_EQUAL(store->hold(pid)->status, h.status);
+}
+
+// SQLite failures mid-batch roll everything back, memory included. The
+// failures are injected by triggers another connection installs.
+BOOST_AUTO_TEST_CASE(failed_transaction_leaves_memory_and_tables_consistent) {
+  TempDir dir;
+  std::string path = dir.file("db");
+  auto store = open_store(path);
+  Peer peer(path);
+  BOOST_REQUIRE(store->create_account("acct", "ZAR", 10'000).ok());
+  CHECK_STATUS(commit_one(*store, reserve("p1", "acct", 1'000)), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, reserve("p2", "acct", 2'000)), AppendStatus::ok);
+  int64_t events_before = store->event_count();
+
+  // Batch: a new reserve, a post that creates a settlement account, a release.
+  Batch b;
+  b.events.push_back(reserve("p3", "acct", 3'000));
+  b.events.push_back(post("p1", "settle"));
+  b.events.push_back(release("p2"));
+  b.events.back().publish = true;
+  b.snapshots.push_back(SnapshotRecord{"p1", 1, 5, "blob"});
+
+  auto expect_all_failed = [&](const std::vector<AppendResult>& r, const std::string& needle) {
+    BOOST_REQUIRE_EQUAL(r.size(), 3u);
+    for (const auto& x : r) {
+      CHECK_STATUS(x, AppendStatus::error);
+      BOOST_CHECK_MESSAGE(x.detail.find(needle) != std::string::npos, x.detail);
+    }
+    BOOST_CHECK_EQUAL(store->event_count(), events_before);
+    auto a = store->account("acct");
+    BOOST_CHECK_EQUAL(a->balance_minor, 10'000);
+    BOOST_CHECK_EQUAL(a->held_minor, 3'000);
+    BOOST_CHECK(!store->account("settle"));
+    BOOST_CHECK(!store->hold("p3"));
+    BOOST_CHECK_EQUAL(store->hold("p1")->status, "held");
+    BOOST_CHECK_EQUAL(store->hold("p2")->status, "held");
+    BOOST_CHECK_EQUAL(store->posting_count("p1"), 0);
+    BOOST_CHECK_EQUAL(store->outbox_size(), 0);
+    BOOST_CHECK(!store->snapshot("p1"));
+    check_memory_matches_tables(*store, peer);
+  };
+
+  // 1. Fails while writing the posting (mid-batch, after ledger changes).
+  peer.exec(
+      "CREATE TRIGGER fail_post BEFORE INSERT ON ledger_entries "
+      "BEGIN SELECT RAISE(ABORT, 'injected posting failure'); END");
+  expect_all_failed(store->commit(b), "injected posting failure");
+  peer.exec("DROP TRIGGER fail_post");
+
+  // 2. Fails at the end, while writing the account rows.
+  peer.exec(
+      "CREATE TRIGGER fail_account BEFORE UPDATE ON accounts WHEN NEW.id = 'acct' "
+      "BEGIN SELECT RAISE(ABORT, 'injected account failure'); END");
+  expect_all_failed(store->commit(b), "injected account failure");
+  peer.exec("DROP TRIGGER fail_account");
+
+  // 3. Fails on the outbox row of the last record.
+  peer.exec(
+      "CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox WHEN NEW.payment_id = 'p2' "
+      "BEGIN SELECT RAISE(ABORT, 'injected outbox failure'); END");
+  expect_all_failed(store->commit(b), "injected outbox failure");
+  peer.exec("DROP TRIGGER fail_outbox");
+
+  // The same batch goes through once the fault is gone.
+  auto r = store->commit(b);
+  for (const auto& x : r) CHECK_STATUS(x, AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->account("acct")->balance_minor, 9'000);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 3'000);
+  BOOST_CHECK_EQUAL(store->account("settle")->balance_minor, 1'000);
+  BOOST_CHECK_EQUAL(store->posting_count("p1"), 1);
+  BOOST_CHECK_EQUAL(store->outbox_size(), 1);
+  BOOST_CHECK(store->snapshot("p1"));
+  check_memory_matches_tables(*store, peer);
+  store.reset();
+  store = open_store(path);
+  check_memory_matches_tables(*store, peer);
+}
+
+BOOST_AUTO_TEST_CASE(outbox_rows_are_valid_json) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  Peer peer(dir.file("db"));
+  Batch b;
+  EventRecord e1 = event("p\"1\\", "received", "line\nbreak\ttab\x01");
+  e1.state = "received";
+  e1.tenant = "tenant \xc3\xa9";
+  e1.data = R"({"amount":"12.30","nested":{"a":[1,2]}})";
+  e1.publish = true;
+  EventRecord e2 = event("p2", "received");
+  e2.publish = false;
+  EventRecord e3 = event("p3", "received");
+  e3.data = "";
+  e3.publish = true;
+  b.events = {e1, e2, e3};
+  auto r = store->commit(b);
+  for (const auto& x : r) CHECK_STATUS(x, AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->outbox_size(), 2);
+
+  auto rows = store->outbox_peek(10);
+  BOOST_REQUIRE_EQUAL(rows.size(), 2u);
+  BOOST_CHECK_EQUAL(rows[0].event_seq, r[0].seq);
+  BOOST_CHECK_EQUAL(rows[1].event_seq, r[2].seq);
+  BOOST_CHECK_EQUAL(rows[0].payment_id, e1.payment_id);
+  BOOST_CHECK_EQUAL(rows[0].tenant, e1.tenant);
+  BOOST_CHECK_LT(rows[0].seq, rows[1].seq);
+
+  // SQLite's own (strict, RFC 8259) JSON parser, on another connection.
+  auto json = [&peer](const std::string& payload, const std::string& path) {
+    std::string quoted = "'";
+    for (char c : payload) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+    quoted += "'";
+    auto rows = peer.rows("SELECT json_valid(" + quoted + "), json_extract(" + quoted + ", '" +
+                          path + "')");
+    BOOST_REQUIRE_EQUAL(rows.size(), 1u);
+    BOOST_REQUIRE_MESSAGE(rows[0].rfind("1|", 0) == 0, "invalid JSON: " + payload);
+    return rows[0].substr(2);
+  };
+  const std::string& p0 = rows[0].payload;
+  BOOST_CHECK_EQUAL(json(p0, "$.seq"), std::to_string(r[0].seq));
+  BOOST_CHECK_EQUAL(json(p0, "$.payment_id"), e1.payment_id);
+  BOOST_CHECK_EQUAL(json(p0, "$.tenant"), e1.tenant);
+  BOOST_CHECK_EQUAL(json(p0, "$.kind"), "received");
+  BOOST_CHECK_EQUAL(json(p0, "$.step"), e1.step);
+  BOOST_CHECK_EQUAL(json(p0, "$.state"), "received");
+  BOOST_CHECK_EQUAL(json(p0, "$.at_ms"), "1000");
+  BOOST_CHECK_EQUAL(json(p0, "$.data.amount"), "12.30");
+  BOOST_CHECK_EQUAL(json(p0, "$.data.nested.a[1]"), "2");
+  BOOST_CHECK_EQUAL(json(rows[1].payload, "$.data"), "{}");
+
+  BOOST_CHECK_EQUAL(store->outbox_peek(1).size(), 1u);
+  BOOST_REQUIRE(store->outbox_delete_through(rows[0].seq).ok());
+  BOOST_CHECK_EQUAL(store->outbox_size(), 1);
+  BOOST_CHECK_EQUAL(store->outbox_peek(10)[0].seq, rows[1].seq);
+  BOOST_REQUIRE(store->outbox_delete_through(rows[1].seq).ok());
+  BOOST_CHECK_EQUAL(store->outbox_size(), 0);
+  // After draining, seqs keep growing.
+  EventRecord e4 = event("p4", "received");
+  e4.publish = true;
+  CHECK_STATUS(commit_one(*store, e4), AppendStatus::ok);
+  auto more = store->outbox_peek(10);
+  BOOST_REQUIRE_EQUAL(more.size(), 1u);
+  BOOST_CHECK_GT(more[0].seq, rows[1].seq);
+}
+
+BOOST_AUTO_TEST_CASE(snapshots_upsert) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  BOOST_CHECK(!store->snapshot("p1"));
+  Batch b;
+  b.snapshots.push_back(SnapshotRecord{"p1", 5, 100, std::string("a\0b", 3)});
+  BOOST_CHECK(store->commit(b).empty());
+  auto s = store->snapshot("p1");
+  BOOST_REQUIRE(s);
+  BOOST_CHECK_EQUAL(s->seq, 5);
+  BOOST_CHECK_EQUAL(s->at_ms, 100);
+  BOOST_CHECK_EQUAL(s->blob, std::string("a\0b", 3));
+
+  b.snapshots = {SnapshotRecord{"p1", 7, 200, "newer"}};
+  store->commit(b);
+  BOOST_CHECK_EQUAL(store->snapshot("p1")->blob, "newer");
+  // An older snapshot never replaces a newer one.
+  b.snapshots = {SnapshotRecord{"p1", 6, 300, "older"}};
+  store->commit(b);
+  BOOST_CHECK_EQUAL(store->snapshot("p1")->blob, "newer");
+  BOOST_CHECK_EQUAL(store->snapshot("p1")->seq, 7);
+  // Snapshots ride along with events.
+  b.events = {event("p2", "received")};
+  b.snapshots = {SnapshotRecord{"p2", 1, 1, "x"}};
+  auto r = store->commit(b);
+  CHECK_STATUS(r[0], AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->snapshot("p2")->blob, "x");
+}
+
+BOOST_AUTO_TEST_CASE(open_sagas_paging_and_states) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"));
+  Batch b;
+  std::vector<std::string> expected_open;
+  for (int i = 0; i < 25; ++i) {
+    char id[16];
+    snprintf(id, sizeof id, "p%02d", i);
+    EventRecord e = event(id, "received");
+    e.state = "received";
+    e.at_ms = 100 + i;
+    b.events.push_back(e);
+    if (i % 3 == 0) {
+      EventRecord f = event(id, "final");
+      f.state = "completed";
+      f.terminal = true;
+      f.at_ms = 200 + i;
+      b.events.push_back(f);
+    } else {
+      expected_open.push_back(id);
+    }
+  }
+  for (const auto& r : store->commit(b)) CHECK_STATUS(r, AppendStatus::ok);
+
+  std::vector<std::string> got;
+  std::string after;
+  int pages = 0;
+  for (;;) {
+    auto page = store->open_sagas(after, 5);
+    if (page.empty()) break;
+    BOOST_CHECK_LE(page.size(), 5u);
+    got.insert(got.end(), page.begin(), page.end());
+    after = page.back();
+    ++pages;
+  }
+  BOOST_CHECK_EQUAL_COLLECTIONS(got.begin(), got.end(), expected_open.begin(),
+                                expected_open.end());
+  BOOST_CHECK_EQUAL(pages, 4);  // 16 open ids
+  BOOST_CHECK(store->open_sagas("", 0).empty());
+
+  auto counts = store->count_by_state();
+  BOOST_CHECK_EQUAL(counts["received"], 16);
+  BOOST_CHECK_EQUAL(counts["completed"], 9);
+
+  auto s = store->saga("p00");
+  BOOST_REQUIRE(s);
+  BOOST_CHECK(s->terminal);
+  BOOST_CHECK_EQUAL(s->created_ms, 100);
+  BOOST_CHECK_EQUAL(s->updated_ms, 200);
+  // An event without a state keeps state and terminal.
+  EventRecord note = event("p00", "note");
+  note.at_ms = 900;
+  CHECK_STATUS(commit_one(*store, note), AppendStatus::ok);
+  s = store->saga("p00");
+  BOOST_CHECK_EQUAL(s->state, "completed");
+  BOOST_CHECK(s->terminal);
+  BOOST_CHECK_EQUAL(s->updated_ms, 900);
+  // Finishing an open saga removes it from the open list.
+  EventRecord fin = event("p01", "final");
+  fin.state = "rejected";
+  fin.terminal = true;
+  CHECK_STATUS(commit_one(*store, fin), AppendStatus::ok);
+  auto first = store->open_sagas("", 1);
+  BOOST_REQUIRE_EQUAL(first.size(), 1u);
+  BOOST_CHECK_EQUAL(first[0], "p02");
+}
+
+BOOST_AUTO_TEST_CASE(purge_idempotency_by_ttl) {
+  TempDir dir;
+  auto store = open_store(dir.file("db"), Synchronous::normal, /*ttl_ms=*/1'000);
+  Batch b;
+  int64_t created[] = {0, 500, 1'099, 1'100, 2'000};
+  for (int i = 0; i < 5; ++i) {
+    EventRecord e = event("p" + std::to_string(i), "received");
+    e.at_ms = created[i];
+    e.idempotency = IdempotencyClaim{"k" + std::to_string(i), "h"};
+    b.events.push_back(e);
+  }
+  for (const auto& r : store->commit(b)) CHECK_STATUS(r, AppendStatus::ok);
+  // now 2100, ttl 1000: keys created before 1100 go.
+  BOOST_CHECK_EQUAL(store->purge_idempotency(2'100), 3);
+  BOOST_CHECK(!store->idempotency("t1", "k0"));
+  BOOST_CHECK(!store->idempotency("t1", "k2"));
+  BOOST_CHECK(store->idempotency("t1", "k3"));
+  BOOST_CHECK(store->idempotency("t1", "k4"));
+  BOOST_CHECK_EQUAL(store->purge_idempotency(2'100), 0);
+  // A purged key can be claimed again.
+  EventRecord again = event("p9", "received");
+  again.idempotency = IdempotencyClaim{"k0", "other"};
+  CHECK_STATUS(commit_one(*store, again), AppendStatus::ok);
+}
