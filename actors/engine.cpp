@@ -71,6 +71,7 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   e->common_.clock = &e->clock_;
   e->common_.seed = e->id_rng_.next_u64();
   e->common_.passivate_idle_ms = e->config_.passivate_idle_ms;
+  e->common_.fault = e->config_.fault;
   const size_t shards = std::max<size_t>(1, e->config_.shards);
   e->shard_deps_.resize(shards);
   for (size_t i = 0; i < shards; ++i) {
@@ -111,7 +112,7 @@ const caf::actor& Engine::shard_for(const std::string& payment_id) const {
 
 std::string Engine::new_payment_id() {
   std::lock_guard<std::mutex> lock(id_mutex_);
-  return "pay_" + id_rng_.hex_id();
+  return "pay_" + id_rng_.time_ordered_id(clock_.now_ms());
 }
 
 InitiateReply Engine::initiate(const PaymentInstruction& p, std::optional<IdempotencyClaim> claim,

@@ -48,6 +48,9 @@ struct EngineConfig {
   size_t worker_threads = 0;  // 0: one per core
   uint64_t seed = 0;          // 0: seeded from the clock and pid
   std::function<void(const sagas::PaymentDone&)> on_done;
+  // Test hook: may replace a step's outcome, or throw to crash the payment
+  // actor (see sagas::PaymentActorDeps::fault). Empty in production.
+  decltype(sagas::PaymentActorDeps::fault) fault;
 };
 
 class Engine {

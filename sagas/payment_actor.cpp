@@ -34,6 +34,10 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
     ctx_.screener_lock = deps_.screener_lock;
     ctx_.clearing = common_.clearing;
     ctx_.clock = common_.clock;
+    if (common_.fault)
+      ctx_.fault = [f = &common_.fault, id = id_](const std::string& step, uint32_t attempt) {
+        return (*f)(id, step, attempt);
+      };
   }
 
   caf::behavior make_behavior() override {

@@ -35,6 +35,11 @@ struct PaymentActorDeps {
   const Clock* clock = nullptr;
   uint64_t seed = 1;
   int64_t passivate_idle_ms = 30'000;  // idle this long with a deadline further away: passivate
+  // Test hook copied into every PaymentContext (see PaymentContext::fault),
+  // called with the payment id first. Empty in production.
+  std::function<std::optional<StepOutcome>(const std::string& payment_id, const std::string& step,
+                                           uint32_t attempt)>
+      fault;
 };
 
 // Per shard: the screener is shared by the shard's actors under the lock.

@@ -12,4 +12,13 @@ std::string Rng::hex_id() {
   return out;
 }
 
+std::string Rng::time_ordered_id(int64_t now_ms) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = hex_id();
+  uint64_t t = static_cast<uint64_t>(now_ms) & 0xFFFFFFFFFFFFull;
+  for (int i = 0; i < 12; ++i) out[static_cast<size_t>(i)] = kHex[(t >> ((11 - i) * 4)) & 0xF];
+  out[12] = '7';  // version nibble, as in UUIDv7
+  return out;
+}
+
 }  // namespace payengine

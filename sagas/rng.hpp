@@ -20,8 +20,12 @@ class Rng {
   uint64_t uniform(uint64_t bound) { return next_u64() % bound; }
   // True with probability per_million / 1'000'000.
   bool chance_ppm(uint32_t per_million) { return uniform(1'000'000) < per_million; }
-  // A 32-hex-digit id, e.g. for payment ids and UETR-like references.
+  // A 32-hex-digit random id.
   std::string hex_id();
+  // A time-ordered 32-hex-digit id (UUIDv7 layout: 48-bit milliseconds, then
+  // randomness). Ids made later sort later, so database indexes keyed by them
+  // grow at their right edge instead of dirtying random pages.
+  std::string time_ordered_id(int64_t now_ms);
 
  private:
   uint64_t state_;

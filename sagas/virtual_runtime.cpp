@@ -73,7 +73,7 @@ VirtualRuntime::Instance& VirtualRuntime::make_instance(const std::string& id,
 
 std::string VirtualRuntime::initiate(const PaymentInstruction& p,
                                      std::optional<IdempotencyClaim> claim, Fault fault) {
-  std::string id = "pay_" + rng_.hex_id();
+  std::string id = "pay_" + rng_.time_ordered_id(clock_.now_ms());
   Instance& inst = make_instance(id, p, std::move(fault));
   inst.run.start(instruction_to_json(p), std::move(claim));
   return id;

@@ -243,6 +243,13 @@ BOOST_AUTO_TEST_CASE(open_reports_sqlite_errors) {
   BOOST_CHECK_EQUAL(r.error().code, "sqlite");
 }
 
+BOOST_AUTO_TEST_CASE(in_memory_database_works) {
+  auto store = open_store(":memory:");
+  BOOST_REQUIRE(store->create_account("a", "JPY", 100).ok());
+  CHECK_STATUS(commit_one(*store, reserve("p1", "a", 40, "JPY")), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->account("a")->held_minor, 40);
+}
+
 BOOST_AUTO_TEST_CASE(create_account_rules) {
   TempDir dir;
   auto store = open_store(dir.file("db"));
@@ -893,6 +900,12 @@ BOOST_AUTO_TEST_CASE(open_sagas_paging_and_states) {
   BOOST_CHECK_EQUAL(s->state, "completed");
   BOOST_CHECK(s->terminal);
   BOOST_CHECK_EQUAL(s->updated_ms, 900);
+  // A later state does not reopen a terminal saga.
+  EventRecord late = event("p00", "late");
+  late.state = "in_doubt";
+  CHECK_STATUS(commit_one(*store, late), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->saga("p00")->state, "in_doubt");
+  BOOST_CHECK(store->saga("p00")->terminal);
   // Finishing an open saga removes it from the open list.
   EventRecord fin = event("p01", "final");
   fin.state = "rejected";
