@@ -1,5 +1,6 @@
 #include "actors/driver.hpp"
 
+#include <cstdio>
 #include <deque>
 #include <sstream>
 #include <thread>
@@ -94,6 +95,10 @@ DriverReport Driver::run(Engine& engine) {
       switch (r.status) {
         case InitiateReply::Status::accepted:
           ++report.accepted;
+          if (options_.print_accepted) {
+            std::printf("accepted %s\n", r.payment_id.c_str());
+            std::fflush(stdout);
+          }
           break;  // in flight until on_done
         case InitiateReply::Status::overloaded:
           ++report.overloaded_retries;

@@ -29,6 +29,7 @@ struct DriverOptions {
   uint32_t blocked_ppm = 10'000;                   // creditor on the blocklist
   int64_t max_amount_minor = 5'000'000;
   int64_t wait_timeout_ms = 120'000;
+  bool print_accepted = false;  // print "accepted <payment id>" on stdout as each 202-equivalent arrives
 };
 
 struct DriverReport {

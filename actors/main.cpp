@@ -65,6 +65,7 @@ EngineConfig engine_config(const CommonFlags& f) {
 }
 
 int run_command(const CommonFlags& f, DriverOptions d, bool human) {
+  d.seed = f.seed;
   Driver driver(d);
   EngineConfig cfg = engine_config(f);
   cfg.on_done = [&driver](const sagas::PaymentDone& done) { driver.on_done(done); };
@@ -125,6 +126,7 @@ int main(int argc, char** argv) {
   run->add_option("--accounts", run_opts.accounts, "debtor accounts per tenant");
   run->add_option("--wait-timeout-ms", run_opts.wait_timeout_ms, "how long to wait for all sagas to finish");
   run->add_flag("!--human", run_json, "print a human summary instead of JSON");
+  run->add_flag("--print-accepted", run_opts.print_accepted, "print each accepted payment id as it is accepted");
 
   BenchOptions bench_opts;
   auto* bench = app.add_subcommand("bench", "benchmarks");

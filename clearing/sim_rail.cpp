@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "sagas/killpoint.hpp"
+
 namespace payengine::clearing {
 namespace {
 uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
@@ -43,6 +45,7 @@ void SimulatedRail::send_later(int64_t delay_ms, RailResponse response) {
 
 void SimulatedRail::submit(const SubmitRequest& request) {
   submissions_.fetch_add(1, std::memory_order_relaxed);
+  killpoint("rail.submit");
   RailResponse r;
   r.payment_id = request.payment_id;
   r.rail = request.rail;
@@ -63,6 +66,7 @@ void SimulatedRail::submit(const SubmitRequest& request) {
                     (span > 0 ? static_cast<int64_t>(mix(request.payment_id, 3) %
                                                      static_cast<uint64_t>(span + 1))
                               : 0);
+  killpoint("rail.acked");
   r.kind = RailResponse::Kind::final;
   r.accepted = f == Fate::accept;
   if (!r.accepted) {

@@ -37,6 +37,8 @@ std::atomic<long> g_hits{0};
 
 }  // namespace
 
+bool killpoints_armed() { return target().armed; }
+
 void killpoint(const char* name) {
   const Target& t = target();
   if (!t.armed || std::strcmp(name, t.name.c_str()) != 0) return;

@@ -9,5 +9,7 @@
 namespace payengine {
 
 void killpoint(const char* name);
+// True when a kill point is configured: lets callers skip building dynamic names.
+bool killpoints_armed();
 
 }  // namespace payengine

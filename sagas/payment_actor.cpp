@@ -116,10 +116,12 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   // SagaHost
   void journal(EventRecord event) override {
     const bool first = initiate_pending_;
+    std::string point;
+    if (killpoints_armed()) point = "saga.durable." + event.kind + (event.step.empty() ? "" : "." + event.step);
     request(*common_.journal, caf::infinite, append_atom::value, std::move(event))
         .then(
-            [this, first](AppendResult& result) {
-              killpoint("saga.durable");
+            [this, first, point](AppendResult& result) {
+              if (!point.empty()) killpoint(point.c_str());
               run_->on_durable(result);
               if (first && initiate_pending_ && (run_->progress().events > 0 || run_->done()))
                 reply_initiate();

@@ -4,6 +4,8 @@
 #include <cassert>
 #include <stdexcept>
 
+#include "sagas/killpoint.hpp"
+
 namespace payengine::sagas {
 
 template <class Ctx>
@@ -179,6 +181,7 @@ void SagaRun<Ctx>::begin_attempt() {
   compensating_ = false;
   if (step.timeout_ms > 0) arm(p_.started_ms + step.timeout_ms);
   else timer_id_ = 0;
+  if (killpoints_armed()) killpoint(("saga.action." + step.name).c_str());
   std::optional<StepOutcome> out = step.action(ctx_, p_.attempt);
   if (out) handle(std::move(*out));
 }

@@ -3,6 +3,7 @@
 #include <deque>
 #include <unordered_map>
 
+#include "sagas/killpoint.hpp"
 #include "sagas/messages.hpp"
 
 namespace payengine::sagas {
@@ -103,6 +104,7 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
         }
         if (st.active.count(cmd.payment_id))
           return InitiateReply{InitiateReply::Status::failed, cmd.payment_id, "duplicate payment id"};
+        killpoint("supervisor.initiate");
         caf::actor a = spawn_child(self, cmd.payment_id, SpawnMode::fresh);
         self->delegate(a, initiate_atom::value, std::move(cmd));
         return caf::delegated<InitiateReply>();
