@@ -13,7 +13,11 @@ struct JournalState {
   std::shared_ptr<Store> store;
   size_t max_batch = 4096;
   Batch batch;
-  std::vector<caf::response_promise> waiting;
+  struct Waiter {
+    caf::response_promise promise;
+    size_t events;  // consecutive events of the batch that belong to it
+  };
+  std::vector<Waiter> waiting;
   bool flush_queued = false;
   uint64_t batches = 0;
   uint64_t committed = 0;
@@ -30,8 +34,12 @@ void flush(JournalActor* self) {
   killpoint("journal.after_commit");
   ++st.batches;
   st.committed += st.batch.events.size();
+  size_t at = 0;
   for (size_t i = 0; i < st.waiting.size(); ++i) {
-    st.waiting[i].deliver(std::move(results[i]));
+    auto first = results.begin() + static_cast<std::ptrdiff_t>(at);
+    at += st.waiting[i].events;
+    st.waiting[i].promise.deliver(
+        std::vector<AppendResult>(first, results.begin() + static_cast<std::ptrdiff_t>(at)));
     if (i == st.waiting.size() / 2) killpoint("journal.mid_ack");
   }
   st.batch.events.clear();
@@ -44,10 +52,10 @@ caf::behavior journal(JournalActor* self, std::shared_ptr<Store> store, size_t m
   self->state.batch.events.reserve(max_batch);
   self->state.waiting.reserve(max_batch);
   return {
-      [=](append_atom, EventRecord& ev) -> caf::result<AppendResult> {
+      [=](append_atom, std::vector<EventRecord>& chain) -> caf::result<std::vector<AppendResult>> {
         auto& st = self->state;
-        st.batch.events.push_back(std::move(ev));
-        st.waiting.push_back(self->make_response_promise());
+        st.waiting.push_back(JournalState::Waiter{self->make_response_promise(), chain.size()});
+        for (auto& ev : chain) st.batch.events.push_back(std::move(ev));
         if (st.batch.events.size() >= st.max_batch) {
           flush(self);
         } else if (!st.flush_queued) {
@@ -55,7 +63,7 @@ caf::behavior journal(JournalActor* self, std::shared_ptr<Store> store, size_t m
           st.flush_queued = true;
           self->send(self, flush_atom::value);
         }
-        return caf::delegated<AppendResult>();
+        return caf::delegated<std::vector<AppendResult>>();
       },
       [=](flush_atom) { flush(self); },
       [=](load_atom, const std::string& payment_id) {

@@ -2,15 +2,17 @@
 // (a detached actor: SQLite blocks, CAF workers must not) and group-commits.
 //
 // Protocol:
-//   (append_atom, EventRecord)        -> AppendResult, after its batch committed
+//   (append_atom, std::vector<EventRecord> chain) -> std::vector<AppendResult>, after the
+//                                       transaction holding the whole chain committed
 //   (load_atom, payment_id)           -> std::vector<StoredEvent> (seq order)
 //   (open_atom, after_id, limit)      -> std::vector<std::string> non-terminal saga ids
 //   (run_atom, StoreTask)             -> runs the task on the journal thread; replies unit
 //   (stats_atom)                      -> batches, events committed (two uint64_t)
 //
 // Promises: appends are acknowledged only after the transaction holding them
-// committed; a batch holds at most `max_batch` events and every append that
-// arrived before a flush is in that flush or the next one.
+// committed; a chain is never split across transactions; a batch holds at
+// most `max_batch` events (or one larger chain) and every append that
+// arrived before a flush is in that flush.
 #pragma once
 
 #include <caf/fwd.hpp>

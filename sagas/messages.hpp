@@ -92,6 +92,8 @@ using Thunk = std::function<void()>;
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::EventRecord)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::AppendResult)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<payengine::sagas::EventRecord>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<payengine::sagas::AppendResult>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::StoredEvent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<payengine::sagas::StoredEvent>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::InitiateCommand)

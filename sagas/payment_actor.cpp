@@ -114,15 +114,17 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   }
 
   // SagaHost
-  void journal(EventRecord event) override {
+  void journal(std::vector<EventRecord> chain) override {
     const bool first = initiate_pending_;
-    std::string point;
-    if (killpoints_armed()) point = "saga.durable." + event.kind + (event.step.empty() ? "" : "." + event.step);
-    request(*common_.journal, caf::infinite, append_atom::value, std::move(event))
+    std::vector<std::string> points;
+    if (killpoints_armed())
+      for (const auto& ev : chain)
+        points.push_back("saga.durable." + ev.kind + (ev.step.empty() ? "" : "." + ev.step));
+    request(*common_.journal, caf::infinite, append_atom::value, std::move(chain))
         .then(
-            [this, first, point](AppendResult& result) {
-              if (!point.empty()) killpoint(point.c_str());
-              run_->on_durable(result);
+            [this, first, points](std::vector<AppendResult>& results) {
+              for (const auto& p : points) killpoint(p.c_str());
+              run_->on_durable(results);
               if (first && initiate_pending_ && (run_->progress().events > 0 || run_->done()))
                 reply_initiate();
               after_transition();

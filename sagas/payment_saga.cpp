@@ -62,6 +62,7 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
 
   StepDef<PaymentContext> validate;
   validate.name = "validate";
+  validate.local = true;
   validate.state_on_success = "validated";
   validate.retry = local_retry(cfg);
   validate.action = [](PaymentContext& c, uint32_t attempt) -> std::optional<StepOutcome> {
@@ -74,6 +75,7 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
 
   StepDef<PaymentContext> screen;
   screen.name = "screen";
+  screen.local = true;
   screen.state_on_success = "screened";
   screen.retry = local_retry(cfg);
   screen.action = [](PaymentContext& c, uint32_t attempt) -> std::optional<StepOutcome> {
@@ -90,6 +92,7 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
 
   StepDef<PaymentContext> reserve;
   reserve.name = "reserve";
+  reserve.local = true;
   reserve.state_on_success = "reserved";
   reserve.retry = local_retry(cfg);
   reserve.action = [](PaymentContext& c, uint32_t attempt) -> std::optional<StepOutcome> {
@@ -112,6 +115,7 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
 
   StepDef<PaymentContext> route;
   route.name = "route";
+  route.local = true;
   route.retry = local_retry(cfg);
   route.action = [routing = cfg.routing](PaymentContext& c,
                                          uint32_t attempt) -> std::optional<StepOutcome> {
@@ -185,6 +189,7 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
 
   StepDef<PaymentContext> post;
   post.name = "post";
+  post.local = true;
   post.state_on_success = "settled";
   post.cancellable = false;
   post.no_return = true;
@@ -202,6 +207,7 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
 
   StepDef<PaymentContext> notify;
   notify.name = "notify";
+  notify.local = true;
   notify.cancellable = false;
   notify.no_return = true;
   notify.retry = local_retry(cfg);

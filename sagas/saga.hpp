@@ -9,8 +9,12 @@
 // deterministic replay.
 //
 // Promises:
-//  - Every transition is journaled and only acted on after the host reports
-//    it durable (`on_durable`). At most one journal write is in flight.
+//  - Every transition is journaled, and nothing leaves the process (a rail
+//    submission, a reply) before the host reports it durable (`on_durable`).
+//    Consecutive local steps (StepDef::local: synchronous, no effect outside
+//    the journal) run back to back and their events are committed as one
+//    chain in one transaction; a chain stops at its first refused event and
+//    the run rewinds to it. At most one chain is in flight.
 //  - A step's ledger effect (`StepOutcome::ledger`) is committed atomically
 //    with the step's event; a refusal by the ledger fails the step.
 //  - Business errors are never retried; transient errors and timeouts are
@@ -109,6 +113,11 @@ struct StepDef {
   // would otherwise compensate ends the saga in_doubt instead.
   bool no_return = false;
   bool cancellable = true;       // a cancel request is honoured before this step starts
+  // Local: the action is synchronous and has no effect outside the journal
+  // (its only effect is its event and that event's ledger operation). A
+  // local step runs as soon as the event before it is decided, and the
+  // events of consecutive local steps are committed together.
+  bool local = false;
 };
 
 template <class Ctx>
@@ -144,8 +153,10 @@ struct SagaProgress {
 class SagaHost {
  public:
   virtual ~SagaHost() = default;
-  // Journals `event`; the host calls SagaRun::on_durable with the result.
-  virtual void journal(EventRecord event) = 0;
+  // Journals `chain` in one atomic append (events after the first are marked
+  // depends_on_previous); the host calls SagaRun::on_durable with one
+  // result per event.
+  virtual void journal(std::vector<EventRecord> chain) = 0;
   // Calls SagaRun::on_timer(timer_id) at or after `at_ms`. Earlier timers
   // need not be cancelled: the engine ignores stale ids.
   virtual void set_timer(int64_t at_ms, uint64_t timer_id) = 0;
@@ -181,7 +192,7 @@ class SagaRun {
   // idempotent), or continues compensating.
   void resume();
 
-  void on_durable(const AppendResult& result);
+  void on_durable(const std::vector<AppendResult>& results);
   void on_timer(uint64_t timer_id);
   // Delivers the outcome of attempt `attempt` of step `step_name`; stale or
   // mismatched deliveries are ignored. Compensations use `compensating=true`.
@@ -209,7 +220,19 @@ class SagaRun {
   size_t index_of(const std::string& step) const;
   EventRecord make_event(std::string kind, std::string step, uint32_t attempt, std::string state,
                          bool terminal, std::string data) const;
+  struct Pending {
+    EventRecord event;
+    After after = After::none;
+    SagaProgress before;   // progress before this event: restored if it is refused
+    std::string output;    // step_ok: the output to fold in
+    bool continued = false;  // its continuation already ran (a local step followed)
+  };
+  static constexpr size_t kMaxChain = 32;
+
   void write(EventRecord ev, After after);
+  bool continues_locally(const Pending& pe) const;
+  void flush();
+  void advance(const Pending& pe);
   void begin_attempt();
   void handle(StepOutcome outcome);
   void fail_step(const StepError& err);
@@ -231,8 +254,8 @@ class SagaRun {
   bool pending_ = false;        // an action/compensation awaits its outcome
   bool compensating_ = false;   // the pending attempt is a compensation
   size_t comp_step_ = 0;        // compensation in progress: step index
-  After after_ = After::none;
-  EventRecord in_flight_;       // the event being journaled
+  std::vector<Pending> chain_;      // events decided but not yet sent
+  std::vector<Pending> in_flight_;  // the chain being journaled
   StepOutcome last_outcome_;
   uint64_t timer_id_ = 0;       // current live timer id (0: none)
   uint64_t next_timer_id_ = 1;

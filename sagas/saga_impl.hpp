@@ -66,10 +66,47 @@ void SagaRun<Ctx>::fold_error(SagaProgress& p, const std::string& data) {
 template <class Ctx>
 void SagaRun<Ctx>::write(EventRecord ev, After after) {
   assert(!journaling_ && "one journal write in flight per saga");
+  Pending pe;
+  pe.before = p_;
+  pe.after = after;
+  if (after == After::step_ok) pe.output = last_outcome_.output;
+  if (!ev.state.empty()) p_.state = ev.state;
+  pe.event = std::move(ev);
+  chain_.push_back(std::move(pe));
+  // A local step needs nothing but this event to be durable before it acts
+  // (its own effects are journal rows), so it runs now and its event joins
+  // the chain; the chain is committed as one atomic append before anything
+  // leaves the process.
+  if (chain_.size() < kMaxChain && continues_locally(chain_.back())) {
+    chain_.back().continued = true;
+    advance(chain_.back());
+    return;
+  }
+  flush();
+}
+
+template <class Ctx>
+bool SagaRun<Ctx>::continues_locally(const Pending& pe) const {
+  if (pe.event.terminal || p_.cancel_requested) return false;
+  size_t next;
+  if (pe.after == After::begin_first) next = 0;
+  else if (pe.after == After::step_ok) next = p_.step + 1;
+  else return false;
+  return next < def_.steps.size() && def_.steps[next].local;
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::flush() {
+  std::vector<EventRecord> events;
+  events.reserve(chain_.size());
+  for (size_t i = 0; i < chain_.size(); ++i) {
+    events.push_back(chain_[i].event);
+    events.back().depends_on_previous = i > 0;
+  }
+  in_flight_ = std::move(chain_);
+  chain_.clear();
   journaling_ = true;
-  after_ = after;
-  in_flight_ = ev;
-  host_.journal(std::move(ev));
+  host_.journal(std::move(events));
 }
 
 template <class Ctx>
@@ -183,7 +220,11 @@ void SagaRun<Ctx>::begin_attempt() {
   else timer_id_ = 0;
   if (killpoints_armed()) killpoint(("saga.action." + step.name).c_str());
   std::optional<StepOutcome> out = step.action(ctx_, p_.attempt);
-  if (out) handle(std::move(*out));
+  if (out) {
+    handle(std::move(*out));
+  } else if (!chain_.empty()) {
+    flush();  // a step declared local went asynchronous: commit what ran ahead
+  }
 }
 
 template <class Ctx>
@@ -285,60 +326,89 @@ void SagaRun<Ctx>::finish(const std::string& state) {
 }
 
 template <class Ctx>
-void SagaRun<Ctx>::on_durable(const AppendResult& result) {
+void SagaRun<Ctx>::on_durable(const std::vector<AppendResult>& results) {
   using Phase = SagaProgress::Phase;
   assert(journaling_);
+  assert(results.size() == in_flight_.size());
   journaling_ = false;
-  start_result_ = result.status;
-  if (result.status == AppendStatus::idempotent_replay ||
-      result.status == AppendStatus::idempotency_conflict) {
-    existing_id_ = result.existing_payment_id;
-    p_.phase = Phase::done;
-    host_.finished(p_);
-    return;
-  }
-  if (result.status == AppendStatus::error) {
-    // The journal could not write. Nothing of this event exists; retrying
-    // the same write is safe. Bounded: give up (crash, to be restarted from
-    // the journal by the supervisor) after kMaxWriteRetries.
+  std::vector<Pending> chain = std::move(in_flight_);
+  in_flight_.clear();
+  if (!results.empty() && results.front().status == AppendStatus::error) {
+    // The journal could not write: nothing of the chain exists, so the same
+    // chain is written again. Bounded: past kMaxWriteRetries the run gives
+    // up (the actor crashes and its supervisor restarts it from the journal).
     if (++write_failures_ > kMaxWriteRetries)
-      throw std::runtime_error("saga " + id_ + ": journal write failed: " + result.detail);
-    EventRecord again = in_flight_;
-    write(std::move(again), after_);
+      throw std::runtime_error("saga " + id_ + ": journal write failed: " + results.front().detail);
+    chain_ = std::move(chain);
+    flush();
     return;
   }
   write_failures_ = 0;
-  if (result.status == AppendStatus::ledger_rejected) {
-    if (after_ == After::step_ok) {
-      fail_step({ErrorKind::business, result.reason_code, result.detail});
-      return;
+  for (size_t i = 0; i < chain.size(); ++i) {
+    const AppendResult& r = results[i];
+    const Pending& pe = chain[i];
+    switch (r.status) {
+      case AppendStatus::ok:
+      case AppendStatus::duplicate_event:
+        if (r.status == AppendStatus::ok) p_.last_seq = r.seq;
+        ++p_.events;
+        if (pe.event.kind == "received") start_result_ = AppendStatus::ok;
+        continue;
+      case AppendStatus::idempotent_replay:
+      case AppendStatus::idempotency_conflict:
+        start_result_ = r.status;
+        existing_id_ = r.existing_payment_id;
+        p_.phase = Phase::done;
+        pending_ = false;
+        timer_id_ = 0;
+        host_.finished(p_);
+        return;
+      case AppendStatus::ledger_rejected: {
+        // Undo what ran ahead of this event; the rest of the chain was skipped.
+        const int64_t last_seq = p_.last_seq;
+        const size_t events = p_.events;
+        p_ = pe.before;
+        p_.last_seq = last_seq;
+        p_.events = events;
+        pending_ = false;
+        timer_id_ = 0;
+        if (pe.after == After::step_ok) {
+          fail_step({ErrorKind::business, r.reason_code, r.detail});
+          return;
+        }
+        p_.reason_code = r.reason_code;
+        p_.reason_detail = "ledger refused " + pe.event.kind + " of " + pe.event.step + ": " + r.detail;
+        finish(def_.in_doubt_state);
+        return;
+      }
+      case AppendStatus::skipped:
+      case AppendStatus::error:
+        throw std::runtime_error("saga " + id_ + ": journal skipped an event of an unrefused chain");
     }
-    p_.reason_code = result.reason_code;
-    p_.reason_detail = "ledger refused " + in_flight_.kind + " of " + in_flight_.step + ": " +
-                       result.detail;
-    finish(def_.in_doubt_state);
-    return;
   }
-  // ok or duplicate_event: the event is in the journal.
-  if (result.status == AppendStatus::ok) p_.last_seq = result.seq;
-  ++p_.events;
-  if (!in_flight_.state.empty()) p_.state = in_flight_.state;
-  switch (after_) {
+  const Pending& last = chain.back();
+  if (!last.continued) advance(last);
+}
+
+template <class Ctx>
+void SagaRun<Ctx>::advance(const Pending& pe) {
+  using Phase = SagaProgress::Phase;
+  switch (pe.after) {
     case After::none:
       return;
     case After::begin_first:
       p_.phase = Phase::forward;
       p_.step = 0;
       p_.attempt = 1;
-      p_.started_ms = in_flight_.at_ms;
+      p_.started_ms = pe.event.at_ms;
       begin_attempt();
       return;
     case After::step_ok: {
       const StepDef<Ctx>& step = def_.steps[p_.step];
-      if (step.apply) step.apply(ctx_, last_outcome_.output);
+      if (step.apply) step.apply(ctx_, pe.output);
       ++p_.step;
       p_.attempt = 1;
-      p_.started_ms = in_flight_.at_ms;
+      p_.started_ms = pe.event.at_ms;
       if (p_.step == def_.steps.size()) {
         p_.phase = Phase::done;
         host_.finished(p_);

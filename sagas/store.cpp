@@ -1074,8 +1074,16 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
   bool ok = m.run(m.begin, "begin");
   if (ok) {
     try {
-      for (size_t i = 0; ok && i < batch.events.size(); ++i)
+      for (size_t i = 0; ok && i < batch.events.size(); ++i) {
+        if (batch.events[i].depends_on_previous && i > 0 &&
+            results[i - 1].status != AppendStatus::ok &&
+            results[i - 1].status != AppendStatus::duplicate_event) {
+          results[i].status = AppendStatus::skipped;
+          results[i].detail = "an earlier event of its chain was not written";
+          continue;
+        }
         ok = m.append(batch.events[i], &results[i]);
+      }
       for (size_t i = 0; ok && i < batch.snapshots.size(); ++i) {
         const SnapshotRecord& snap = batch.snapshots[i];
         sqlite3_stmt* s = m.put_snapshot;

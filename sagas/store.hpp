@@ -19,6 +19,9 @@
 //    changes through reserve, post or release.
 //  - Events are unique per (payment_id, kind, step, attempt): re-appending
 //    one is reported as `duplicate_event` and changes nothing.
+//  - A record marked `depends_on_previous` is written only if the record
+//    before it is in the journal, so a chain of events stops at its first
+//    refusal.
 #pragma once
 
 #include <cstdint>
@@ -68,6 +71,9 @@ struct EventRecord {
   LedgerOp ledger;        // applied atomically with the event
   std::optional<IdempotencyClaim> idempotency;  // only on "received"
   bool publish = false;   // also add an outbox row (a public state change)
+  // Part of a chain: written only if the record before it in the batch is
+  // in the journal (ok or duplicate_event); otherwise `skipped`.
+  bool depends_on_previous = false;
 };
 
 struct SnapshotRecord {
@@ -83,6 +89,7 @@ enum class AppendStatus : uint8_t {
   idempotent_replay,     // idempotency key seen with the same hash; nothing written
   idempotency_conflict,  // idempotency key seen with another hash; nothing written
   ledger_rejected,       // the ledger refused (reason_code says why); nothing written
+  skipped,               // depends_on_previous and the previous record was not written
   error,                 // the transaction failed; nothing in the batch was written
 };
 

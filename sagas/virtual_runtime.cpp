@@ -1,5 +1,6 @@
 #include "sagas/virtual_runtime.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace payengine::sagas {
@@ -7,7 +8,7 @@ namespace payengine::sagas {
 class VirtualRuntime::Host final : public SagaHost {
  public:
   Host(VirtualRuntime& rt, std::string id) : rt_(rt), id_(std::move(id)) {}
-  void journal(EventRecord event) override { rt_.enqueue_journal(id_, std::move(event)); }
+  void journal(std::vector<EventRecord> chain) override { rt_.enqueue_journal(id_, std::move(chain)); }
   void set_timer(int64_t at_ms, uint64_t timer_id) override;
   int64_t now_ms() override { return rt_.clock_.now_ms(); }
   Rng& rng() override { return rt_.rng_; }
@@ -107,8 +108,8 @@ size_t VirtualRuntime::recover(Fault fault) {
   return resumed;
 }
 
-void VirtualRuntime::enqueue_journal(const std::string& id, EventRecord ev) {
-  pending_journal_.emplace_back(id, std::move(ev));
+void VirtualRuntime::enqueue_journal(const std::string& id, std::vector<EventRecord> chain) {
+  pending_journal_.emplace_back(id, std::move(chain));
   if (!flush_queued_) {
     flush_queued_ = true;
     after_ms(0, [this] { flush_journal(); });
@@ -118,19 +119,28 @@ void VirtualRuntime::enqueue_journal(const std::string& id, EventRecord ev) {
 void VirtualRuntime::flush_journal() {
   flush_queued_ = false;
   while (!pending_journal_.empty()) {
-    size_t n = std::min(pending_journal_.size(), options_.max_batch);
-    std::vector<std::pair<std::string, EventRecord>> taken(
+    // Whole chains only; at most max_batch events unless one chain is larger.
+    size_t n = 0, events = 0;
+    while (n < pending_journal_.size() &&
+           (n == 0 || events + pending_journal_[n].second.size() <= options_.max_batch))
+      events += pending_journal_[n++].second.size();
+    std::vector<std::pair<std::string, std::vector<EventRecord>>> taken(
         std::make_move_iterator(pending_journal_.begin()),
         std::make_move_iterator(pending_journal_.begin() + static_cast<std::ptrdiff_t>(n)));
     pending_journal_.erase(pending_journal_.begin(), pending_journal_.begin() + static_cast<std::ptrdiff_t>(n));
     Batch batch;
-    batch.events.reserve(n);
-    for (auto& [id, ev] : taken) batch.events.push_back(ev);
+    batch.events.reserve(events);
+    for (auto& [id, chain] : taken)
+      for (auto& ev : chain) batch.events.push_back(std::move(ev));
     std::vector<AppendResult> results = store_->commit(batch);
     ++batches_;
-    for (size_t i = 0; i < n; ++i) {
-      auto it = instances_.find(taken[i].first);
-      if (it != instances_.end()) it->second->run.on_durable(results[i]);
+    size_t at = 0;
+    for (auto& [id, chain] : taken) {
+      std::vector<AppendResult> mine(results.begin() + static_cast<std::ptrdiff_t>(at),
+                                     results.begin() + static_cast<std::ptrdiff_t>(at + chain.size()));
+      at += chain.size();
+      auto it = instances_.find(id);
+      if (it != instances_.end()) it->second->run.on_durable(mine);
     }
   }
 }

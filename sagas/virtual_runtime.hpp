@@ -81,7 +81,7 @@ class VirtualRuntime final : public Scheduler {
 
   explicit VirtualRuntime(VirtualRuntimeOptions options);
   Instance& make_instance(const std::string& id, const PaymentInstruction& p, Fault fault);
-  void enqueue_journal(const std::string& id, EventRecord ev);
+  void enqueue_journal(const std::string& id, std::vector<EventRecord> chain);
   void flush_journal();
   void on_rail_response(clearing::RailResponse r);
 
@@ -95,7 +95,7 @@ class VirtualRuntime final : public Scheduler {
   std::map<std::string, std::unique_ptr<Instance>> instances_;
   std::priority_queue<Task, std::vector<Task>, std::greater<Task>> tasks_;
   uint64_t next_task_seq_ = 0;
-  std::vector<std::pair<std::string, EventRecord>> pending_journal_;
+  std::vector<std::pair<std::string, std::vector<EventRecord>>> pending_journal_;
   bool flush_queued_ = false;
   uint64_t batches_ = 0;
 };

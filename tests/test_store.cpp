@@ -149,6 +149,7 @@ std::string status_name(AppendStatus s) {
     case AppendStatus::idempotent_replay: return "idempotent_replay";
     case AppendStatus::idempotency_conflict: return "idempotency_conflict";
     case AppendStatus::ledger_rejected: return "ledger_rejected";
+    case AppendStatus::skipped: return "skipped";
     case AppendStatus::error: return "error";
   }
   return "?";
@@ -507,6 +508,47 @@ BOOST_AUTO_TEST_CASE(reserve_and_post_in_one_batch) {
   BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 400);
   BOOST_CHECK_EQUAL(store->account("s")->balance_minor, 600);
   BOOST_CHECK_EQUAL(store->posting_count("p1"), 1);
+  Peer peer(path);
+  check_memory_matches_tables(*store, peer);
+}
+
+// A chain (depends_on_previous) stops at its first refused record: nothing
+// after the refusal is written, and records before it are.
+BOOST_AUTO_TEST_CASE(chain_stops_at_first_refusal) {
+  TempDir dir;
+  std::string path = dir.file("db");
+  auto store = open_store(path);
+  BOOST_REQUIRE(store->create_account("acct", "ZAR", 1'000).ok());
+  Batch b;
+  b.events.push_back(event("p1", "received"));
+  EventRecord v = event("p1", "step_ok", "validate", 1);
+  v.depends_on_previous = true;
+  b.events.push_back(v);
+  EventRecord r = reserve("p1", "acct", 5'000);  // refused: AM04
+  r.depends_on_previous = true;
+  b.events.push_back(r);
+  EventRecord route = event("p1", "step_ok", "route", 1);
+  route.depends_on_previous = true;
+  b.events.push_back(route);
+  b.events.push_back(event("p2", "received"));  // another chain: unaffected
+  auto res = store->commit(b);
+  CHECK_STATUS(res[0], AppendStatus::ok);
+  CHECK_STATUS(res[1], AppendStatus::ok);
+  CHECK_STATUS(res[2], AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(res[2].reason_code, "AM04");
+  CHECK_STATUS(res[3], AppendStatus::skipped);
+  CHECK_STATUS(res[4], AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->events_for("p1").size(), 2u);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 0);
+  // A chain whose head is a duplicate continues: the head is in the journal.
+  Batch again;
+  again.events.push_back(event("p1", "received"));
+  EventRecord s2 = event("p1", "step_ok", "screen", 1);
+  s2.depends_on_previous = true;
+  again.events.push_back(s2);
+  auto res2 = store->commit(again);
+  CHECK_STATUS(res2[0], AppendStatus::duplicate_event);
+  CHECK_STATUS(res2[1], AppendStatus::ok);
   Peer peer(path);
   check_memory_matches_tables(*store, peer);
 }
