@@ -4,7 +4,6 @@
 // end every payment sent has exactly one saga, every saga is final, no
 // payment settled twice, each final state agrees with the ledger, and the
 // ledger total is unchanged.
-// ctest-labels: slow
 #define BOOST_TEST_MODULE crash_recovery
 #include <boost/test/unit_test.hpp>
 
