@@ -81,12 +81,12 @@ double raw_ceiling(const std::string& path, const std::vector<Row>& rows, size_t
   exec(db,
        "CREATE TABLE saga_events(seq INTEGER PRIMARY KEY, payment_id TEXT NOT NULL, tenant TEXT NOT NULL, "
        "kind TEXT NOT NULL, step TEXT NOT NULL, attempt INTEGER NOT NULL, state TEXT NOT NULL, "
-       "terminal INTEGER NOT NULL, at_ms INTEGER NOT NULL, data TEXT NOT NULL, "
+       "terminal INTEGER NOT NULL, at_ms INTEGER NOT NULL, data TEXT NOT NULL, publish INTEGER NOT NULL, "
        "UNIQUE(payment_id, kind, step, attempt))");
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db,
-                     "INSERT INTO saga_events(payment_id, tenant, kind, step, attempt, state, terminal, at_ms, data) "
-                     "VALUES(?,?,?,?,?,?,?,?,?)",
+                     "INSERT INTO saga_events(payment_id, tenant, kind, step, attempt, state, terminal, at_ms, data, publish) "
+                     "VALUES(?,?,?,?,?,?,?,?,?,?)",
                      -1, &st, nullptr);
   auto t0 = Clock_::now();
   for (size_t i = 0; i < rows.size();) {
@@ -102,6 +102,7 @@ double raw_ceiling(const std::string& path, const std::vector<Row>& rows, size_t
       sqlite3_bind_int64(st, 7, r.terminal);
       sqlite3_bind_int64(st, 8, r.at_ms);
       sqlite3_bind_text(st, 9, r.data.c_str(), static_cast<int>(r.data.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(st, 10, r.state.empty() ? 0 : 1);
       sqlite3_step(st);
       sqlite3_reset(st);
     }

@@ -87,6 +87,16 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
     sc.on_done = e->config_.on_done;
     e->shards_.push_back(spawn_supervisor(*e->system_, &e->shard_deps_[i], std::move(sc)));
   }
+  e->ingress_ = e->system_->spawn([self](caf::event_based_actor* ingress) -> caf::behavior {
+    return {[self, ingress](InitiateCommand& cmd, InitiateHandler& handler) {
+      const caf::actor& shard = self->shard_for(cmd.payment_id);
+      ingress->request(shard, caf::infinite, initiate_atom::value, std::move(cmd))
+          .then([handler](InitiateReply& r) { handler(r); },
+                [handler](caf::error& err) {
+                  handler(InitiateReply{InitiateReply::Status::failed, "", caf::to_string(err)});
+                });
+    }};
+  });
   e->recovery_thread_ = std::thread([self] { self->recover_all(); });
   return e;
 }
@@ -96,6 +106,7 @@ Engine::~Engine() {
   if (recovery_thread_.joinable()) recovery_thread_.join();
   rail_.reset();
   scheduler_.reset();
+  caf::anon_send_exit(ingress_, caf::exit_reason::user_shutdown);
   for (auto& s : shards_) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(journal_, caf::exit_reason::user_shutdown);
   shards_.clear();
@@ -128,16 +139,8 @@ InitiateReply Engine::initiate(const PaymentInstruction& p, std::optional<Idempo
 
 void Engine::initiate_async(const PaymentInstruction& p, std::optional<IdempotencyClaim> claim,
                             std::function<void(const InitiateReply&)> handler) {
-  InitiateCommand cmd{new_payment_id(), p, std::move(claim)};
-  const caf::actor& shard = shard_for(cmd.payment_id);
-  system_->spawn([shard, cmd = std::move(cmd), handler = std::move(handler)](
-                     caf::event_based_actor* self) mutable {
-    self->request(shard, caf::infinite, initiate_atom::value, std::move(cmd))
-        .then([handler](InitiateReply& r) { handler(r); },
-              [handler](caf::error& err) {
-                handler(InitiateReply{InitiateReply::Status::failed, "", caf::to_string(err)});
-              });
-  });
+  caf::anon_send(ingress_, InitiateCommand{new_payment_id(), p, std::move(claim)},
+                 InitiateHandler(std::move(handler)));
 }
 
 CancelReply Engine::cancel(const std::string& payment_id, std::chrono::milliseconds timeout) {

@@ -96,6 +96,7 @@ class Engine {
   std::unique_ptr<caf::actor_system_config> caf_config_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor journal_;
+  caf::actor ingress_;  // forwards initiate_async requests and calls their handlers
   std::vector<caf::actor> shards_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<clearing::SimulatedRail> rail_;

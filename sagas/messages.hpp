@@ -86,6 +86,8 @@ struct ShardStats {
 // Work to run on the journal actor's thread against the Store (admin reads,
 // tests, benchmarks). Never used on the hot path.
 using StoreTask = std::function<void(Store&)>;
+// Where an asynchronous initiate's reply goes (Engine::initiate_async).
+using InitiateHandler = std::function<void(const InitiateReply&)>;
 using Thunk = std::function<void()>;
 
 }  // namespace payengine::sagas
@@ -102,5 +104,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::CancelReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::PaymentDone)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::ShardStats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::StoreTask)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::InitiateHandler)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::Thunk)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::clearing::RailResponse)

@@ -25,11 +25,14 @@
 //    when a later operation names its payment (a reserve of a new payment
 //    does one such lookup to prove no hold exists). Memory stays bounded by
 //    the number of payments in flight, not by history.
-//  - Outbox rows take the seq of the event they publish (at most one outbox
-//    row per event; event seqs are never reused since events are never
-//    deleted), so outbox seqs only grow even after the outbox is drained.
-//    The payload embeds EventRecord::data verbatim, so data must be JSON
-//    text (as store.hpp says); empty data is written as {}.
+//  - The outbox is the journal itself: events written with `publish` are
+//    flagged, and one cursor row (outbox_cursor) records the seq through
+//    which the relay has had delivery reports. outbox_peek reads flagged
+//    events past the cursor and builds their payload then; "deleting through
+//    a seq" advances the cursor. No second copy of each event is written,
+//    which halves the rows per published event. The payload embeds
+//    EventRecord::data verbatim, so data must be JSON text (as store.hpp
+//    says); empty data is written as {}.
 //  - The sagas row: created_ms is the first event's at_ms; each event sets
 //    updated_ms and last_seq, and its state when non-empty. `terminal` only
 //    ever goes from 0 to 1: a saga that reached a final state stays out of
@@ -85,6 +88,7 @@ CREATE TABLE IF NOT EXISTS saga_events(
   terminal INTEGER NOT NULL,
   at_ms INTEGER NOT NULL,
   data TEXT NOT NULL,
+  publish INTEGER NOT NULL,
   UNIQUE(payment_id, kind, step, attempt));
 CREATE TABLE IF NOT EXISTS sagas(
   payment_id TEXT NOT NULL PRIMARY KEY,
@@ -100,12 +104,10 @@ CREATE TABLE IF NOT EXISTS saga_snapshots(
   seq INTEGER NOT NULL,
   at_ms INTEGER NOT NULL,
   blob BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox(
-  seq INTEGER PRIMARY KEY,
-  event_seq INTEGER NOT NULL,
-  payment_id TEXT NOT NULL,
-  tenant TEXT NOT NULL,
-  payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox_cursor(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  relayed_through_seq INTEGER NOT NULL);
+INSERT OR IGNORE INTO outbox_cursor(id, relayed_through_seq) VALUES(1, 0);
 CREATE TABLE IF NOT EXISTS idempotency(
   tenant TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -322,7 +324,6 @@ struct Store::Impl {
   sqlite3_stmt* event_exists = nullptr;
   sqlite3_stmt* upsert_saga = nullptr;
   sqlite3_stmt* upsert_saga_terminal = nullptr;
-  sqlite3_stmt* insert_outbox = nullptr;
   sqlite3_stmt* get_idempotency = nullptr;
   sqlite3_stmt* insert_idempotency = nullptr;
   sqlite3_stmt* put_account = nullptr;
@@ -354,7 +355,6 @@ struct Store::Impl {
   std::vector<AccountNode*> dirty_accounts;
   std::vector<HoldNode*> dirty_holds;
 
-  std::string payload;  // outbox payload buffer, reused across records
   std::string error;    // message of the last SQLite failure
 
   ~Impl() {
@@ -409,7 +409,27 @@ struct Store::Impl {
   bool apply_ledger(const EventRecord& e, const LedgerPlan& plan);
   bool journaled(const EventRecord& e, bool* out);
   bool append(const EventRecord& e, AppendResult* result);
-  bool write_outbox(const EventRecord& e, int64_t seq);
+
+  // The saga row of the payment whose records are being appended.
+  struct SagaRow {
+    bool valid = false;
+    std::string payment_id, tenant, state;
+    bool terminal = false;
+    int64_t first_at_ms = 0, at_ms = 0, seq = 0;
+  };
+  SagaRow saga_row;
+  bool flush_saga_row() {
+    if (!saga_row.valid) return true;
+    saga_row.valid = false;
+    sqlite3_stmt* s = saga_row.terminal ? upsert_saga_terminal : upsert_saga;
+    bind_text(s, 1, saga_row.payment_id);
+    bind_text(s, 2, saga_row.tenant);
+    bind_text(s, 3, saga_row.state);
+    bind_int(s, 4, saga_row.at_ms);
+    bind_int(s, 5, saga_row.seq);
+    bind_int(s, 6, saga_row.first_at_ms);
+    return run(s, "upsert saga");
+  }
   bool flush_ledger();
   void discard_tentative();  // undo the open transaction's cache changes
   void settle_tentative();   // the transaction committed: keep them
@@ -447,7 +467,7 @@ bool Store::Impl::prepare_all() {
          prepare("ROLLBACK", &rollback) &&
          prepare(
              "INSERT INTO saga_events(payment_id, tenant, kind, step, attempt, state, terminal, "
-             "at_ms, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+             "at_ms, data, publish) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
              "ON CONFLICT(payment_id, kind, step, attempt) DO NOTHING",
              &insert_event) &&
          prepare(
@@ -461,22 +481,18 @@ bool Store::Impl::prepare_all() {
          // makes it rewrite every index on that column, changed or not).
          prepare(
              "INSERT INTO sagas(payment_id, tenant, state, terminal, created_ms, updated_ms, "
-             "last_seq) VALUES(?1, ?2, ?3, 0, ?4, ?4, ?5) "
+             "last_seq) VALUES(?1, ?2, ?3, 0, ?6, ?4, ?5) "
              "ON CONFLICT(payment_id) DO UPDATE SET "
              "state = CASE WHEN excluded.state <> '' THEN excluded.state ELSE sagas.state END, "
              "updated_ms = excluded.updated_ms, last_seq = excluded.last_seq",
              &upsert_saga) &&
          prepare(
              "INSERT INTO sagas(payment_id, tenant, state, terminal, created_ms, updated_ms, "
-             "last_seq) VALUES(?1, ?2, ?3, 1, ?4, ?4, ?5) "
+             "last_seq) VALUES(?1, ?2, ?3, 1, ?6, ?4, ?5) "
              "ON CONFLICT(payment_id) DO UPDATE SET "
              "state = CASE WHEN excluded.state <> '' THEN excluded.state ELSE sagas.state END, "
              "terminal = 1, updated_ms = excluded.updated_ms, last_seq = excluded.last_seq",
              &upsert_saga_terminal) &&
-         prepare(
-             "INSERT INTO outbox(seq, event_seq, payment_id, tenant, payload) "
-             "VALUES(?1, ?1, ?2, ?3, ?4)",
-             &insert_outbox) &&
          prepare("SELECT request_hash, payment_id FROM idempotency WHERE tenant = ?1 AND key = ?2",
                  &get_idempotency) &&
          prepare(
@@ -539,11 +555,16 @@ bool Store::Impl::prepare_all() {
              &select_idempotency) &&
          prepare("DELETE FROM idempotency WHERE created_ms < ?1", &purge_idempotency) &&
          prepare(
-             "SELECT seq, event_seq, payment_id, tenant, payload FROM outbox ORDER BY seq "
+             "SELECT seq, payment_id, tenant, kind, step, state, at_ms, data FROM saga_events "
+             "WHERE seq > (SELECT relayed_through_seq FROM outbox_cursor) AND publish = 1 "
+             "ORDER BY seq "
              "LIMIT ?1",
              &select_outbox) &&
-         prepare("DELETE FROM outbox WHERE seq <= ?1", &delete_outbox) &&
-         prepare("SELECT count(*) FROM outbox", &select_outbox_size);
+         prepare("UPDATE outbox_cursor SET relayed_through_seq = max(relayed_through_seq, ?1)",
+                 &delete_outbox) &&
+         prepare("SELECT count(*) FROM saga_events WHERE publish = 1 AND "
+                 "seq > (SELECT relayed_through_seq FROM outbox_cursor)",
+                 &select_outbox_size);
 }
 
 // Loads every account and every open hold, and checks that each account's
@@ -812,8 +833,10 @@ bool Store::Impl::apply_ledger(const EventRecord& e, const LedgerPlan& plan) {
   return true;
 }
 
-bool Store::Impl::write_outbox(const EventRecord& e, int64_t seq) {
-  payload.clear();
+// The outbox payload of a published event: a JSON object with the event's
+// fields and its data embedded as JSON.
+std::string outbox_payload(int64_t seq, const StoredEvent& e) {
+  std::string payload;
   payload.append("{\"seq\":");
   append_int(payload, seq);
   payload.append(",\"payment_id\":");
@@ -831,13 +854,7 @@ bool Store::Impl::write_outbox(const EventRecord& e, int64_t seq) {
   payload.append(",\"data\":");
   payload.append(e.data.empty() ? std::string_view("{}") : std::string_view(e.data));
   payload.push_back('}');
-
-  sqlite3_stmt* s = insert_outbox;
-  bind_int(s, 1, seq);
-  bind_text(s, 2, e.payment_id);
-  bind_text(s, 3, e.tenant);
-  bind_text(s, 4, payload);
-  return run(s, "insert outbox");
+  return payload;
 }
 
 // Whether the event's (payment_id, kind, step, attempt) is already journaled.
@@ -888,6 +905,7 @@ bool Store::Impl::append(const EventRecord& e, AppendResult* result) {
     bind_int(s, 7, e.terminal ? 1 : 0);
     bind_int(s, 8, e.at_ms);
     bind_text(s, 9, e.data);
+    bind_int(s, 10, e.publish ? 1 : 0);
     if (sqlite3_step(s) != SQLITE_DONE) return fail("insert event");
   }
   if (sqlite3_changes(db) == 0) {
@@ -908,15 +926,24 @@ bool Store::Impl::append(const EventRecord& e, AppendResult* result) {
   }
   if (!apply_ledger(e, plan)) return false;
   {
-    sqlite3_stmt* s = e.terminal ? upsert_saga_terminal : upsert_saga;
-    bind_text(s, 1, e.payment_id);
-    bind_text(s, 2, e.tenant);
-    bind_text(s, 3, e.state);
-    bind_int(s, 4, e.at_ms);
-    bind_int(s, 5, seq);
-    if (!run(s, "upsert saga")) return false;
+    // Consecutive records of one payment (an event chain) share one saga
+    // row write: the row is written when the next payment's record comes or
+    // the batch ends.
+    if (saga_row.valid && saga_row.payment_id != e.payment_id && !flush_saga_row()) return false;
+    if (!saga_row.valid) {
+      saga_row.valid = true;
+      saga_row.payment_id = e.payment_id;
+      saga_row.tenant = e.tenant;
+      saga_row.state = e.state;
+      saga_row.terminal = e.terminal;
+      saga_row.first_at_ms = e.at_ms;
+    } else {
+      if (!e.state.empty()) saga_row.state = e.state;
+      saga_row.terminal = saga_row.terminal || e.terminal;
+    }
+    saga_row.at_ms = e.at_ms;
+    saga_row.seq = seq;
   }
-  if (e.publish && !write_outbox(e, seq)) return false;
 
   result->status = AppendStatus::ok;
   result->seq = seq;
@@ -1084,6 +1111,7 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
         }
         ok = m.append(batch.events[i], &results[i]);
       }
+      ok = ok && m.flush_saga_row();
       for (size_t i = 0; ok && i < batch.snapshots.size(); ++i) {
         const SnapshotRecord& snap = batch.snapshots[i];
         sqlite3_stmt* s = m.put_snapshot;
@@ -1108,6 +1136,7 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
     m.settle_tentative();
     return results;
   }
+  m.saga_row.valid = false;
   m.discard_tentative();
   for (AppendResult& r : results) {
     r = AppendResult{};
@@ -1294,12 +1323,21 @@ std::vector<OutboxRow> Store::outbox_peek(size_t limit) const {
   bind_int(s, 1, static_cast<int64_t>(
                      std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
   while (sqlite3_step(s) == SQLITE_ROW) {
+    StoredEvent e;
+    e.seq = sqlite3_column_int64(s, 0);
+    e.payment_id = column_string(s, 1);
+    e.tenant = column_string(s, 2);
+    e.kind = column_string(s, 3);
+    e.step = column_string(s, 4);
+    e.state = column_string(s, 5);
+    e.at_ms = sqlite3_column_int64(s, 6);
+    e.data = column_string(s, 7);
     OutboxRow r;
-    r.seq = sqlite3_column_int64(s, 0);
-    r.event_seq = sqlite3_column_int64(s, 1);
-    r.payment_id = column_string(s, 2);
-    r.tenant = column_string(s, 3);
-    r.payload = column_string(s, 4);
+    r.seq = e.seq;
+    r.event_seq = e.seq;
+    r.payment_id = e.payment_id;
+    r.tenant = e.tenant;
+    r.payload = outbox_payload(e.seq, e);
     out.push_back(std::move(r));
   }
   return out;

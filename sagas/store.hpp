@@ -193,7 +193,9 @@ class Store {
   // Deletes keys created before now_ms - ttl. Returns how many went.
   int64_t purge_idempotency(int64_t now_ms);
 
-  // Outbox (relayed to Kafka by the outbox relay).
+  // Outbox (relayed to Kafka by the outbox relay): the published events not
+  // yet confirmed, oldest first. Deleting through a seq confirms every
+  // published event up to it; they are never returned again.
   std::vector<OutboxRow> outbox_peek(size_t limit) const;
   Result<Unit> outbox_delete_through(int64_t seq);
   int64_t outbox_size() const;

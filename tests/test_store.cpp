@@ -191,7 +191,7 @@ BOOST_AUTO_TEST_CASE(schema_creation_and_reopen) {
     Peer peer(path);
     BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 1);
     BOOST_CHECK_EQUAL(peer.rows("PRAGMA journal_mode")[0], "wal");
-    for (const char* table : {"saga_events", "sagas", "saga_snapshots", "outbox", "idempotency",
+    for (const char* table : {"saga_events", "sagas", "saga_snapshots", "outbox_cursor", "idempotency",
                               "accounts", "holds", "ledger_entries"})
       BOOST_CHECK_EQUAL(peer.scalar(std::string("SELECT count(*) FROM sqlite_master WHERE "
                                                 "type='table' AND name='") + table + "'"), 1);
@@ -775,12 +775,12 @@ BOOST_AUTO_TEST_CASE(failed_transaction_leaves_memory_and_tables_consistent) {
   expect_all_failed(store->commit(b), "injected account failure");
   peer.exec("DROP TRIGGER fail_account");
 
-  // 3. Fails on the outbox row of the last record.
+  // 3. Fails on the saga row of the last record.
   peer.exec(
-      "CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox WHEN NEW.payment_id = 'p2' "
-      "BEGIN SELECT RAISE(ABORT, 'injected outbox failure'); END");
-  expect_all_failed(store->commit(b), "injected outbox failure");
-  peer.exec("DROP TRIGGER fail_outbox");
+      "CREATE TRIGGER fail_saga BEFORE INSERT ON sagas WHEN NEW.payment_id = 'p2' "
+      "BEGIN SELECT RAISE(ABORT, 'injected saga row failure'); END");
+  expect_all_failed(store->commit(b), "injected saga row failure");
+  peer.exec("DROP TRIGGER fail_saga");
 
   // The same batch goes through once the fault is gone.
   auto r = store->commit(b);
