@@ -144,6 +144,7 @@ int run_bench_sagas(const BenchOptions& o) {
   cfg.store.path = db_path;
   cfg.store.synchronous = full ? Synchronous::full : Synchronous::normal;
   cfg.shards = o.shards;
+  cfg.worker_threads = o.workers;
   cfg.max_active_per_shard = o.concurrency;  // admission never refuses in the benchmark
   cfg.rail = clearing::SimRailConfig{};       // instant, no failures
   cfg.on_done = [&](const PaymentDone& d) {

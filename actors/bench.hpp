@@ -15,6 +15,7 @@ struct BenchOptions {
   std::string sync = "full";
   std::string dir;  // empty: a fresh temporary directory
   size_t shards = 4;
+  size_t workers = 0;  // CAF scheduler threads; 0: one per core
 };
 
 int run_bench_sagas(const BenchOptions& options);

@@ -5,6 +5,7 @@
 #include <future>
 
 #include "sagas/journal_actor.hpp"
+#include "sagas/timer_actor.hpp"
 
 namespace payengine {
 namespace {
@@ -24,9 +25,11 @@ uint64_t fnv1a(const std::string& s) {
 class ActorScheduler final : public Scheduler {
  public:
   explicit ActorScheduler(caf::actor_system& sys)
-      : runner_(sys.spawn([]() -> caf::behavior {
+      // (A dummy argument: CAF 0.17 dereferences a null tuple when a
+      // function-based actor takes no arguments, which UBSan reports.)
+      : runner_(sys.spawn([](int) -> caf::behavior {
           return {[](const Thunk& fn) { fn(); }};
-        })) {}
+        }, 0)) {}
   ~ActorScheduler() override { caf::anon_send_exit(runner_, caf::exit_reason::user_shutdown); }
   void after_ms(int64_t delay_ms, std::function<void()> fn) override {
     if (delay_ms <= 0)
@@ -54,7 +57,7 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   std::unique_ptr<Engine> e(new Engine(std::move(config)));
   e->caf_config_ = std::make_unique<caf::actor_system_config>();
   size_t threads = e->config_.worker_threads;
-  if (threads == 0) threads = std::max(2u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   e->caf_config_->set("scheduler.max-threads", threads);
   e->caf_config_->set("logger.verbosity", caf::atom("quiet"));
   e->system_ = std::make_unique<caf::actor_system>(*e->caf_config_);
@@ -74,10 +77,13 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   e->common_.fault = e->config_.fault;
   const size_t shards = std::max<size_t>(1, e->config_.shards);
   e->shard_deps_.resize(shards);
+  e->timers_.reserve(shards);  // ShardDeps point into it: no reallocation after this
   for (size_t i = 0; i < shards; ++i) {
     e->screeners_.push_back(std::make_unique<Screener>(e->config_.screening));
     e->screener_locks_.push_back(std::make_unique<std::mutex>());
-    e->shard_deps_[i] = ShardDeps{&e->common_, e->screeners_[i].get(), e->screener_locks_[i].get()};
+    e->timers_.push_back(spawn_shard_timer(*e->system_, &e->clock_, e->config_.timer_tick_ms));
+    e->shard_deps_[i] = ShardDeps{&e->common_, &e->timers_[i], e->screeners_[i].get(),
+                                  e->screener_locks_[i].get()};
   }
   for (size_t i = 0; i < shards; ++i) {
     SupervisorConfig sc;
@@ -87,7 +93,7 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
     sc.on_done = e->config_.on_done;
     e->shards_.push_back(spawn_supervisor(*e->system_, &e->shard_deps_[i], std::move(sc)));
   }
-  e->ingress_ = e->system_->spawn([self](caf::event_based_actor* ingress) -> caf::behavior {
+  e->ingress_ = e->system_->spawn([self](caf::event_based_actor* ingress, int) -> caf::behavior {
     return {[self, ingress](InitiateCommand& cmd, InitiateHandler& handler) {
       const caf::actor& shard = self->shard_for(cmd.payment_id);
       ingress->request(shard, caf::infinite, initiate_atom::value, std::move(cmd))
@@ -96,7 +102,7 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
                   handler(InitiateReply{InitiateReply::Status::failed, "", caf::to_string(err)});
                 });
     }};
-  });
+  }, 0);  // dummy argument: see ActorScheduler
   e->recovery_thread_ = std::thread([self] { self->recover_all(); });
   return e;
 }
@@ -108,6 +114,7 @@ Engine::~Engine() {
   scheduler_.reset();
   caf::anon_send_exit(ingress_, caf::exit_reason::user_shutdown);
   for (auto& s : shards_) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
+  for (auto& t : timers_) caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(journal_, caf::exit_reason::user_shutdown);
   shards_.clear();
   journal_ = nullptr;

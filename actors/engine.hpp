@@ -46,6 +46,7 @@ struct EngineConfig {
   size_t journal_max_batch = 4'096;
   uint64_t recovery_rate_per_s = 5'000;
   size_t worker_threads = 0;  // 0: one per core
+  int64_t timer_tick_ms = 5;  // resolution of step timeouts and retry backoffs
   uint64_t seed = 0;          // 0: seeded from the clock and pid
   std::function<void(const sagas::PaymentDone&)> on_done;
   // Test hook: may replace a step's outcome, or throw to crash the payment
@@ -98,6 +99,7 @@ class Engine {
   caf::actor journal_;
   caf::actor ingress_;  // forwards initiate_async requests and calls their handlers
   std::vector<caf::actor> shards_;
+  std::vector<caf::actor> timers_;  // one shard timer per shard
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<clearing::SimulatedRail> rail_;
   sagas::SagaDefinition<sagas::PaymentContext> definition_;

@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>

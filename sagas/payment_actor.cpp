@@ -41,6 +41,27 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   }
 
   caf::behavior make_behavior() override {
+    // A crash (an exception from an action, a corrupt journal) ends the
+    // actor with an error, and its supervisor restarts it from the journal.
+    // Whoever waits on it is answered first: a payment that crashed before
+    // its first chain was durable was never accepted.
+    set_exception_handler([this](caf::scheduled_actor*, std::exception_ptr& eptr) -> caf::error {
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(eptr);
+      } catch (const std::exception& ex) {
+        what = ex.what();
+      } catch (...) {
+      }
+      if (initiate_pending_) {
+        initiate_pending_ = false;
+        initiate_rp_.deliver(InitiateReply{InitiateReply::Status::failed, id_,
+                                           "payment actor crashed before the payment was durable: " + what});
+      }
+      for (auto& rp : cancel_rps_) rp.deliver(caf::make_error(caf::sec::runtime_error, what));
+      cancel_rps_.clear();
+      return caf::make_error(caf::sec::runtime_error, what);
+    });
     if (mode_ == SpawnMode::recover) {
       // Nothing else is processed until the journal is loaded.
       request(*common_.journal, caf::infinite, load_atom::value, id_)
@@ -66,6 +87,14 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
           if (!run_) return;
           run_->on_timer(timer_id);
           after_transition();
+        },
+        [this](done_atom) {
+          if (missing_) {
+            send(supervisor_, done_atom::value, PaymentDone{id_, "", "", ""}, true);
+            quit();
+          } else if (run_ && run_->done()) {
+            finished(run_->progress());
+          }
         },
         [this](idle_atom, uint64_t generation) {
           if (generation == idle_generation_ && run_ && !run_->done()) passivate();
@@ -94,8 +123,10 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
 
   void load(std::vector<StoredEvent>& events) {
     if (events.empty() || events.front().kind != "received") {
-      send(supervisor_, done_atom::value, PaymentDone{id_, "", "", ""}, true);
-      quit();
+      // No such payment. Messages already queued for it (a cancel) are
+      // answered first: the stop request goes behind them.
+      missing_ = true;
+      send(this, done_atom::value);
       return;
     }
     auto instr = instruction_from_json(events.front().data);
@@ -103,9 +134,9 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
     ctx_.instruction = std::move(instr.value());
     make_run(ctx_.instruction.tenant);
     run_->recover(events);
-    if (run_->done()) {  // already final: nothing to do
+    if (run_->done()) {  // already final: answer what is queued, then stop
       recovered_final_ = true;
-      finished(run_->progress());
+      send(this, done_atom::value);
       return;
     }
     killpoint("saga.recovered");
@@ -133,9 +164,11 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   }
 
   void set_timer(int64_t at_ms, uint64_t timer_id) override {
-    int64_t delay = at_ms - common_.clock->now_ms();
-    delayed_send(this, std::chrono::milliseconds(delay < 0 ? 0 : delay), timer_atom::value,
-                 timer_id);
+    if (at_ms <= common_.clock->now_ms()) {  // already due (e.g. a deadline passed while down)
+      send(this, timer_atom::value, timer_id);
+      return;
+    }
+    send(*deps_.timer, timer_atom::value, address(), at_ms, timer_id);
   }
 
   int64_t now_ms() override { return common_.clock->now_ms(); }
@@ -215,6 +248,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   caf::response_promise initiate_rp_;
   bool initiate_pending_ = false;
   bool recovered_final_ = false;
+  bool missing_ = false;  // recovered, but the journal has no such payment
   std::vector<caf::response_promise> cancel_rps_;
   uint64_t idle_generation_ = 0;
 };
@@ -223,7 +257,10 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
 
 caf::actor spawn_payment_actor(caf::local_actor* parent, const ShardDeps* deps,
                                const std::string& payment_id, SpawnMode mode) {
-  return parent->spawn<PaymentActor>(deps, caf::actor_cast<caf::actor>(parent), payment_id, mode);
+  // Linked: when the supervisor stops, its payment actors stop with it
+  // (their sagas resume from the journal on the next start).
+  return parent->spawn<PaymentActor, caf::linked>(deps, caf::actor_cast<caf::actor>(parent),
+                                                  payment_id, mode);
 }
 
 }  // namespace payengine::sagas

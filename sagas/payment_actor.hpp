@@ -45,6 +45,7 @@ struct PaymentActorDeps {
 // Per shard: the screener is shared by the shard's actors under the lock.
 struct ShardDeps {
   const PaymentActorDeps* common = nullptr;
+  caf::actor* timer = nullptr;  // the shard timer (sagas/timer_actor.hpp)
   Screener* screener = nullptr;
   std::mutex* screener_lock = nullptr;
 };

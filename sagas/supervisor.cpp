@@ -75,6 +75,12 @@ void give_up(Supervisor* self, const std::string& id, const std::string& why) {
 caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConfig config) {
   self->state.deps = deps;
   self->state.config = std::move(config);
+  // Children are linked (so they stop when the supervisor stops); their own
+  // exits are handled through monitoring below, not as exit messages. An
+  // anonymous exit request is the engine shutting the shard down.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (!msg.source) self->quit(msg.reason);
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto it = st.ids.find(dm.source);

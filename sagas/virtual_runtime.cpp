@@ -50,7 +50,10 @@ Result<std::unique_ptr<VirtualRuntime>> VirtualRuntime::open(VirtualRuntimeOptio
   rt->store_ = std::move(store.value());
   VirtualRuntime* self = rt.get();
   rt->rail_ = std::make_unique<clearing::SimulatedRail>(
-      rt->options_.rail, *rt, [self](clearing::RailResponse r) { self->on_rail_response(std::move(r)); });
+      rt->options_.rail, *rt, [self](clearing::RailResponse r) {
+        // Queued, never inline: the sink may be called from inside an action.
+        self->after_ms(0, [self, r = std::move(r)]() mutable { self->on_rail_response(std::move(r)); });
+      });
   return rt;
 }
 
