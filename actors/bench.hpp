@@ -15,7 +15,7 @@ struct BenchOptions {
   std::string sync = "full";
   std::string dir;  // empty: a fresh temporary directory
   size_t shards = 4;
-  size_t workers = 0;  // CAF scheduler threads; 0: one per core
+  size_t workers = 0;  // CAF scheduler threads; 0: the engine's default (cores - 1)
 };
 
 int run_bench_sagas(const BenchOptions& options);

@@ -45,7 +45,7 @@ struct EngineConfig {
   int64_t passivate_idle_ms = 30'000;
   size_t journal_max_batch = 4'096;
   uint64_t recovery_rate_per_s = 5'000;
-  size_t worker_threads = 0;  // 0: one per core
+  size_t worker_threads = 0;  // 0: one per core, less one for the journal thread
   int64_t timer_tick_ms = 5;  // resolution of step timeouts and retry backoffs
   uint64_t seed = 0;          // 0: seeded from the clock and pid
   std::function<void(const sagas::PaymentDone&)> on_done;

@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   bench_sagas->add_option("--sync", bench_opts.sync, "full or normal")->check(CLI::IsMember({"full", "normal"}));
   bench_sagas->add_option("--dir", bench_opts.dir, "directory for the benchmark databases");
   bench_sagas->add_option("--shards", bench_opts.shards, "saga supervisors");
-  bench_sagas->add_option("--workers", bench_opts.workers, "CAF scheduler threads (0: one per core)");
+  bench_sagas->add_option("--workers", bench_opts.workers, "CAF scheduler threads (0: cores - 1, at least 1)");
 
   CLI11_PARSE(app, argc, argv);
 

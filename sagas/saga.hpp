@@ -220,8 +220,10 @@ class SagaRun {
   size_t index_of(const std::string& step) const;
   EventRecord make_event(std::string kind, std::string step, uint32_t attempt, std::string state,
                          bool terminal, std::string data) const;
-  struct Pending {
-    EventRecord event;
+  struct Pending {  // an event of the chain, as far as the run needs it back
+    std::string kind, step;
+    int64_t at_ms = 0;
+    bool terminal = false;
     After after = After::none;
     SagaProgress before;   // progress before this event: restored if it is refused
     std::string output;    // step_ok: the output to fold in
@@ -255,6 +257,7 @@ class SagaRun {
   bool compensating_ = false;   // the pending attempt is a compensation
   size_t comp_step_ = 0;        // compensation in progress: step index
   std::vector<Pending> chain_;      // events decided but not yet sent
+  std::vector<EventRecord> chain_events_;  // their records, moved into the append
   std::vector<Pending> in_flight_;  // the chain being journaled
   StepOutcome last_outcome_;
   uint64_t timer_id_ = 0;       // current live timer id (0: none)
@@ -263,8 +266,6 @@ class SagaRun {
   bool retry_is_compensation_ = false;
   AppendStatus start_result_ = AppendStatus::ok;
   std::string existing_id_;
-  uint32_t write_failures_ = 0;
-  static constexpr uint32_t kMaxWriteRetries = 5;
 
  public:
   // After `finished` on a run that never started because its idempotency

@@ -71,7 +71,11 @@ void SagaRun<Ctx>::write(EventRecord ev, After after) {
   pe.after = after;
   if (after == After::step_ok) pe.output = last_outcome_.output;
   if (!ev.state.empty()) p_.state = ev.state;
-  pe.event = std::move(ev);
+  pe.kind = ev.kind;
+  pe.step = ev.step;
+  pe.at_ms = ev.at_ms;
+  pe.terminal = ev.terminal;
+  chain_events_.push_back(std::move(ev));
   chain_.push_back(std::move(pe));
   // A local step needs nothing but this event to be durable before it acts
   // (its own effects are journal rows), so it runs now and its event joins
@@ -87,7 +91,7 @@ void SagaRun<Ctx>::write(EventRecord ev, After after) {
 
 template <class Ctx>
 bool SagaRun<Ctx>::continues_locally(const Pending& pe) const {
-  if (pe.event.terminal || p_.cancel_requested) return false;
+  if (pe.terminal || p_.cancel_requested) return false;
   size_t next;
   if (pe.after == After::begin_first) next = 0;
   else if (pe.after == After::step_ok) next = p_.step + 1;
@@ -97,12 +101,9 @@ bool SagaRun<Ctx>::continues_locally(const Pending& pe) const {
 
 template <class Ctx>
 void SagaRun<Ctx>::flush() {
-  std::vector<EventRecord> events;
-  events.reserve(chain_.size());
-  for (size_t i = 0; i < chain_.size(); ++i) {
-    events.push_back(chain_[i].event);
-    events.back().depends_on_previous = i > 0;
-  }
+  std::vector<EventRecord> events = std::move(chain_events_);
+  chain_events_.clear();
+  for (size_t i = 1; i < events.size(); ++i) events[i].depends_on_previous = true;
   in_flight_ = std::move(chain_);
   chain_.clear();
   journaling_ = true;
@@ -334,16 +335,11 @@ void SagaRun<Ctx>::on_durable(const std::vector<AppendResult>& results) {
   std::vector<Pending> chain = std::move(in_flight_);
   in_flight_.clear();
   if (!results.empty() && results.front().status == AppendStatus::error) {
-    // The journal could not write: nothing of the chain exists, so the same
-    // chain is written again. Bounded: past kMaxWriteRetries the run gives
-    // up (the actor crashes and its supervisor restarts it from the journal).
-    if (++write_failures_ > kMaxWriteRetries)
-      throw std::runtime_error("saga " + id_ + ": journal write failed: " + results.front().detail);
-    chain_ = std::move(chain);
-    flush();
-    return;
+    // The journal could not write: nothing of the chain exists. The run
+    // stops here (the actor crashes); its supervisor restarts it from the
+    // journal, which recomputes the chain, within its restart intensity.
+    throw std::runtime_error("saga " + id_ + ": journal write failed: " + results.front().detail);
   }
-  write_failures_ = 0;
   for (size_t i = 0; i < chain.size(); ++i) {
     const AppendResult& r = results[i];
     const Pending& pe = chain[i];
@@ -352,7 +348,7 @@ void SagaRun<Ctx>::on_durable(const std::vector<AppendResult>& results) {
       case AppendStatus::duplicate_event:
         if (r.status == AppendStatus::ok) p_.last_seq = r.seq;
         ++p_.events;
-        if (pe.event.kind == "received") start_result_ = AppendStatus::ok;
+        if (pe.kind == "received") start_result_ = AppendStatus::ok;
         continue;
       case AppendStatus::idempotent_replay:
       case AppendStatus::idempotency_conflict:
@@ -377,7 +373,7 @@ void SagaRun<Ctx>::on_durable(const std::vector<AppendResult>& results) {
           return;
         }
         p_.reason_code = r.reason_code;
-        p_.reason_detail = "ledger refused " + pe.event.kind + " of " + pe.event.step + ": " + r.detail;
+        p_.reason_detail = "ledger refused " + pe.kind + " of " + pe.step + ": " + r.detail;
         finish(def_.in_doubt_state);
         return;
       }
@@ -400,7 +396,7 @@ void SagaRun<Ctx>::advance(const Pending& pe) {
       p_.phase = Phase::forward;
       p_.step = 0;
       p_.attempt = 1;
-      p_.started_ms = pe.event.at_ms;
+      p_.started_ms = pe.at_ms;
       begin_attempt();
       return;
     case After::step_ok: {
@@ -408,7 +404,7 @@ void SagaRun<Ctx>::advance(const Pending& pe) {
       if (step.apply) step.apply(ctx_, pe.output);
       ++p_.step;
       p_.attempt = 1;
-      p_.started_ms = pe.event.at_ms;
+      p_.started_ms = pe.at_ms;
       if (p_.step == def_.steps.size()) {
         p_.phase = Phase::done;
         host_.finished(p_);

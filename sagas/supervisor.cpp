@@ -77,9 +77,10 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
   self->state.config = std::move(config);
   // Children are linked (so they stop when the supervisor stops); their own
   // exits are handled through monitoring below, not as exit messages. An
-  // anonymous exit request is the engine shutting the shard down.
+  // exit request naming the supervisor itself (anon_send_exit) is the engine
+  // shutting the shard down.
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    if (!msg.source) self->quit(msg.reason);
+    if (!msg.source || msg.source == self->address()) self->quit(msg.reason);
   });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
