@@ -42,6 +42,9 @@ struct RailResponse {
   std::string detail;
 };
 
+// Receives rail responses. A sink may be called from inside submit() or
+// query(), so it must hand the response over (a message, a queue) and never
+// call back into the saga that submitted.
 using ResponseSink = std::function<void(RailResponse)>;
 
 class Clearing {

@@ -40,6 +40,10 @@ std::string SimulatedRail::reject_reason(const std::string& payment_id) const {
 }
 
 void SimulatedRail::send_later(int64_t delay_ms, RailResponse response) {
+  if (delay_ms <= 0) {  // the sink never calls back into the caller (see clearing.hpp)
+    sink_(std::move(response));
+    return;
+  }
   scheduler_.after_ms(delay_ms, [this, r = std::move(response)]() mutable { sink_(std::move(r)); });
 }
 

@@ -28,7 +28,7 @@ using JournalActor = caf::stateful_actor<JournalState>;
 void flush(JournalActor* self) {
   auto& st = self->state;
   st.flush_queued = false;
-  if (st.batch.events.empty()) return;
+  if (st.batch.events.empty() && st.batch.snapshots.empty()) return;
   killpoint("journal.before_commit");
   std::vector<AppendResult> results = st.store->commit(st.batch);
   killpoint("journal.after_commit");
@@ -43,6 +43,7 @@ void flush(JournalActor* self) {
     if (i == st.waiting.size() / 2) killpoint("journal.mid_ack");
   }
   st.batch.events.clear();
+  st.batch.snapshots.clear();
   st.waiting.clear();
 }
 
@@ -65,9 +66,21 @@ caf::behavior journal(JournalActor* self, std::shared_ptr<Store> store, size_t m
         }
         return caf::delegated<std::vector<AppendResult>>();
       },
+      [=](append_atom, SnapshotRecord& snap) {
+        auto& st = self->state;
+        st.batch.snapshots.push_back(std::move(snap));
+        if (!st.flush_queued) {
+          st.flush_queued = true;
+          self->send(self, flush_atom::value);
+        }
+      },
       [=](flush_atom) { flush(self); },
       [=](load_atom, const std::string& payment_id) {
-        return self->state.store->events_for(payment_id);
+        flush(self);  // a snapshot still in the batch must be readable
+        SagaLoad load;
+        load.snapshot = self->state.store->snapshot(payment_id);
+        load.events = self->state.store->events_for(payment_id);
+        return load;
       },
       [=](open_atom, const std::string& after, uint64_t limit) {
         return self->state.store->open_sagas(after, static_cast<size_t>(limit));

@@ -4,7 +4,8 @@
 // Protocol:
 //   (append_atom, std::vector<EventRecord> chain) -> std::vector<AppendResult>, after the
 //                                       transaction holding the whole chain committed
-//   (load_atom, payment_id)           -> std::vector<StoredEvent> (seq order)
+//   (append_atom, SnapshotRecord)     writes the snapshot with the next batch (no reply)
+//   (load_atom, payment_id)           -> SagaLoad: its snapshot if any, all its events (seq order)
 //   (open_atom, after_id, limit)      -> std::vector<std::string> non-terminal saga ids
 //   (run_atom, StoreTask)             -> runs the task on the journal thread; replies unit
 //   (stats_atom)                      -> batches, events committed (two uint64_t)

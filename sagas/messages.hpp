@@ -4,6 +4,7 @@
 //   payment actor  --(append)----> journal actor --AppendResult--> payment actor
 //   rail (sink)    --(rail)------> supervisor --forward--> payment actor
 //   payment actor  --(done|passivate)--> supervisor --(done)--> listener
+//   payment actor  --(append, SnapshotRecord)--> journal actor (on passivation)
 #pragma once
 
 #include <caf/all.hpp>
@@ -72,6 +73,12 @@ struct PaymentDone {
   std::string reason_code;
 };
 
+// A saga as the journal holds it: its snapshot, if any, and all its events.
+struct SagaLoad {
+  std::optional<SnapshotRecord> snapshot;
+  std::vector<StoredEvent> events;
+};
+
 struct ShardStats {
   uint64_t active = 0;
   uint64_t spawned = 0;
@@ -100,6 +107,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<payengine::sagas::AppendResult>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::StoredEvent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<payengine::sagas::StoredEvent>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::InitiateCommand)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::SagaLoad)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::SnapshotRecord)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::InitiateReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::CancelReply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::PaymentDone)

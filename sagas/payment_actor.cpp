@@ -1,5 +1,6 @@
 #include "sagas/payment_actor.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 
@@ -65,7 +66,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
     if (mode_ == SpawnMode::recover) {
       // Nothing else is processed until the journal is loaded.
       request(*common_.journal, caf::infinite, load_atom::value, id_)
-          .await([this](std::vector<StoredEvent>& events) { load(events); },
+          .await([this](SagaLoad& l) { load(l); },
                  [this](caf::error& err) { quit(err); });
     }
     return {
@@ -96,6 +97,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
             finished(run_->progress());
           }
         },
+        [this](passivate_atom) { stop_for_passivation(); },
         [this](idle_atom, uint64_t generation) {
           if (generation == idle_generation_ && run_ && !run_->done()) passivate();
         },
@@ -121,18 +123,30 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
                                                      static_cast<SagaHost&>(*this), id_, tenant);
   }
 
-  void load(std::vector<StoredEvent>& events) {
-    if (events.empty() || events.front().kind != "received") {
-      // No such payment. Messages already queued for it (a cancel) are
-      // answered first: the stop request goes behind them.
-      missing_ = true;
-      send(this, done_atom::value);
-      return;
+  void load(SagaLoad& l) {
+    std::vector<StoredEvent>& events = l.events;
+    std::string input = l.snapshot ? snapshot_input(l.snapshot->blob) : std::string();
+    if (input.empty()) {
+      l.snapshot.reset();  // none, or unreadable: fold every event
+      if (events.empty() || events.front().kind != "received") {
+        // No such payment. Messages already queued for it (a cancel) are
+        // answered first: the stop request goes behind them.
+        missing_ = true;
+        send(this, done_atom::value);
+        return;
+      }
+      input = events.front().data;
     }
-    auto instr = instruction_from_json(events.front().data);
+    auto instr = instruction_from_json(input);
     if (!instr) throw std::runtime_error("payment " + id_ + ": " + instr.error().message);
     ctx_.instruction = std::move(instr.value());
     make_run(ctx_.instruction.tenant);
+    if (l.snapshot && run_->restore(l.snapshot->blob)) {
+      const int64_t covered = l.snapshot->seq;
+      events.erase(std::remove_if(events.begin(), events.end(),
+                                  [covered](const StoredEvent& e) { return e.seq <= covered; }),
+                   events.end());
+    }
     run_->recover(events);
     if (run_->done()) {  // already final: answer what is queued, then stop
       recovered_final_ = true;
@@ -230,10 +244,22 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
     return 0;
   }
 
+  // Asks the supervisor; it answers (passivate_atom) after routing stops,
+  // and `stop_for_passivation` ends the actor.
   void passivate() {
     int64_t wake_at = wake_at_ms();
-    if (wake_at == 0 || !cancel_rps_.empty()) return;
+    if (passivating_ || wake_at == 0 || !cancel_rps_.empty()) return;
+    passivating_ = true;
     send(supervisor_, passivate_atom::value, id_, wake_at);
+  }
+
+  void stop_for_passivation() {
+    if (run_ && !run_->done() && run_->snapshot_ready()) {
+      // The snapshot lets the next activation skip folding the events it covers.
+      send(*common_.journal, append_atom::value,
+           SnapshotRecord{id_, run_->progress().last_seq, common_.clock->now_ms(),
+                          run_->snapshot_blob()});
+    }
     quit();
   }
 
@@ -249,6 +275,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   bool initiate_pending_ = false;
   bool recovered_final_ = false;
   bool missing_ = false;  // recovered, but the journal has no such payment
+  bool passivating_ = false;  // asked the supervisor to passivate
   std::vector<caf::response_promise> cancel_rps_;
   uint64_t idle_generation_ = 0;
 };

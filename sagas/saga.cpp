@@ -81,4 +81,62 @@ int64_t json_get_int(const std::string& json, const std::string& key) {
   return it->get<int64_t>();
 }
 
+std::string encode_snapshot(const SnapshotState& s) {
+  const SagaProgress& p = s.progress;
+  nlohmann::json j;
+  j["v"] = 1;
+  j["phase"] = static_cast<int>(p.phase);
+  j["step"] = p.step;
+  j["attempt"] = p.attempt;
+  j["started_ms"] = p.started_ms;
+  j["retry_at_ms"] = p.retry_at_ms;
+  j["cancel_requested"] = p.cancel_requested;
+  j["compensated_any"] = p.compensated_any;
+  j["state"] = p.state;
+  j["reason_code"] = p.reason_code;
+  j["reason_detail"] = p.reason_detail;
+  j["last_seq"] = p.last_seq;
+  j["events"] = p.events;
+  j["comp_step"] = s.comp_step;
+  j["retry_is_compensation"] = s.retry_is_compensation;
+  j["outputs"] = s.outputs;
+  j["input"] = s.input;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<SnapshotState> decode_snapshot(const std::string& blob) {
+  auto j = nlohmann::json::parse(blob, nullptr, false);
+  if (!j.is_object() || j.value("v", 0) != 1) return std::nullopt;
+  try {
+    SnapshotState s;
+    SagaProgress& p = s.progress;
+    int phase = j.at("phase").get<int>();
+    if (phase < 0 || phase > static_cast<int>(SagaProgress::Phase::done)) return std::nullopt;
+    p.phase = static_cast<SagaProgress::Phase>(phase);
+    p.step = j.at("step").get<size_t>();
+    p.attempt = j.at("attempt").get<uint32_t>();
+    p.started_ms = j.at("started_ms").get<int64_t>();
+    p.retry_at_ms = j.at("retry_at_ms").get<int64_t>();
+    p.cancel_requested = j.at("cancel_requested").get<bool>();
+    p.compensated_any = j.at("compensated_any").get<bool>();
+    p.state = j.at("state").get<std::string>();
+    p.reason_code = j.at("reason_code").get<std::string>();
+    p.reason_detail = j.at("reason_detail").get<std::string>();
+    p.last_seq = j.at("last_seq").get<int64_t>();
+    p.events = j.at("events").get<size_t>();
+    s.comp_step = j.at("comp_step").get<size_t>();
+    s.retry_is_compensation = j.at("retry_is_compensation").get<bool>();
+    s.outputs = j.at("outputs").get<std::map<std::string, std::string>>();
+    s.input = j.at("input").get<std::string>();
+    return s;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string snapshot_input(const std::string& blob) {
+  auto s = decode_snapshot(blob);
+  return s ? s->input : std::string();
+}
+
 }  // namespace payengine::sagas

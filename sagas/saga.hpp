@@ -35,6 +35,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -149,6 +150,21 @@ struct SagaProgress {
   size_t events = 0;
 };
 
+// A run's state at a journal position: what a snapshot holds. Restoring it
+// and folding the events after `progress.last_seq` gives the same run as
+// folding every event.
+struct SnapshotState {
+  SagaProgress progress;
+  size_t comp_step = 0;
+  bool retry_is_compensation = false;
+  std::map<std::string, std::string> outputs;  // step -> journaled output (non-empty ones)
+  std::string input;                            // the received event's data
+};
+std::string encode_snapshot(const SnapshotState& s);
+std::optional<SnapshotState> decode_snapshot(const std::string& blob);
+// The saga input held by a snapshot blob ("" if the blob is unreadable).
+std::string snapshot_input(const std::string& blob);
+
 // What the engine needs from whoever runs it.
 class SagaHost {
  public:
@@ -187,6 +203,17 @@ class SagaRun {
   // afterwards. The host rebuilds its context from the initial event's data
   // itself; `recover` folds step outputs into it through StepDef::apply.
   void recover(const std::vector<StoredEvent>& events);
+  // A snapshot of the run at its last durable event (SnapshotRecord::blob),
+  // and restoring one; after `restore`, `recover` folds the events that
+  // follow the snapshot's seq. A blob that does not decode restores nothing
+  // (false): fold every event instead.
+  std::string snapshot_blob() const;
+  bool restore(const std::string& blob);
+  // True when nothing runs ahead of the journal (no chain decided or in
+  // flight): the only moments a snapshot may be taken.
+  bool snapshot_ready() const { return !journaling_ && chain_.empty(); }
+  const std::string& input() const { return input_; }
+
   // Continues a recovered run: re-arms the retry timer or deadline from
   // journaled times and re-invokes the interrupted action (which is
   // idempotent), or continues compensating.
@@ -264,6 +291,8 @@ class SagaRun {
   uint64_t next_timer_id_ = 1;
   std::string final_state_;
   bool retry_is_compensation_ = false;
+  std::map<std::string, std::string> outputs_;  // folded step outputs, for snapshots
+  std::string input_;
   AppendStatus start_result_ = AppendStatus::ok;
   std::string existing_id_;
 

@@ -119,6 +119,7 @@ void SagaRun<Ctx>::arm(int64_t at_ms) {
 template <class Ctx>
 void SagaRun<Ctx>::start(std::string data, std::optional<IdempotencyClaim> claim) {
   assert(p_.phase == SagaProgress::Phase::not_started);
+  input_ = data;
   EventRecord ev = make_event("received", "", 0, def_.initial_state, false, std::move(data));
   ev.idempotency = std::move(claim);
   write(std::move(ev), After::begin_first);
@@ -132,12 +133,14 @@ void SagaRun<Ctx>::recover(const std::vector<StoredEvent>& events) {
     ++p_.events;
     if (!ev.state.empty()) p_.state = ev.state;
     if (ev.kind == "received") {
+      input_ = ev.data;
       p_.phase = Phase::forward;
       p_.step = 0;
       p_.attempt = 1;
       p_.started_ms = ev.at_ms;
     } else if (ev.kind == "step_ok") {
       size_t i = index_of(ev.step);
+      if (ev.data != "{}") outputs_[ev.step] = ev.data;
       if (def_.steps[i].apply) def_.steps[i].apply(ctx_, ev.data);
       p_.phase = ev.terminal ? Phase::done : Phase::forward;
       p_.step = i + 1;
@@ -402,6 +405,7 @@ void SagaRun<Ctx>::advance(const Pending& pe) {
     case After::step_ok: {
       const StepDef<Ctx>& step = def_.steps[p_.step];
       if (step.apply) step.apply(ctx_, pe.output);
+      if (pe.output != "{}") outputs_[step.name] = pe.output;
       ++p_.step;
       p_.attempt = 1;
       p_.started_ms = pe.at_ms;
@@ -513,6 +517,33 @@ CancelResult SagaRun<Ctx>::request_cancel() {
     begin_attempt();
   }
   return CancelResult::accepted;
+}
+
+template <class Ctx>
+std::string SagaRun<Ctx>::snapshot_blob() const {
+  SnapshotState st;
+  st.progress = p_;
+  st.comp_step = comp_step_;
+  st.retry_is_compensation = retry_is_compensation_;
+  st.outputs = outputs_;
+  st.input = input_;
+  return encode_snapshot(st);
+}
+
+template <class Ctx>
+bool SagaRun<Ctx>::restore(const std::string& blob) {
+  auto st = decode_snapshot(blob);
+  if (!st) return false;
+  p_ = st->progress;
+  comp_step_ = st->comp_step;
+  retry_is_compensation_ = st->retry_is_compensation;
+  input_ = st->input;
+  outputs_ = st->outputs;
+  for (const auto& [step, output] : outputs_) {
+    const StepDef<Ctx>& def = def_.steps[index_of(step)];
+    if (def.apply) def.apply(ctx_, output);
+  }
+  return true;
 }
 
 }  // namespace payengine::sagas

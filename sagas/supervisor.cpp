@@ -9,11 +9,24 @@
 namespace payengine::sagas {
 namespace {
 
+// A payment actor on its way out (passivation handshake): it asked to
+// passivate, was told to stop, and has not terminated yet. Messages for it
+// wait here and go to its next activation.
+struct Passivating {
+  caf::actor_addr actor;
+  int64_t wake_at_ms = 0;
+  std::vector<clearing::RailResponse> rails;
+  std::vector<caf::response_promise> cancels;
+  bool wake = false;  // reactivate as soon as it is gone
+};
+constexpr size_t kMaxBufferedPerPayment = 64;
+
 struct SupervisorState {
   const ShardDeps* deps = nullptr;
   SupervisorConfig config;
   std::unordered_map<std::string, caf::actor> active;      // payment id -> actor
-  std::unordered_map<caf::actor_addr, std::string> ids;    // actor -> payment id
+  std::unordered_map<std::string, Passivating> passivating;
+  std::unordered_map<caf::actor_addr, std::string> ids;    // actor -> payment id (until it is down)
   std::unordered_map<std::string, std::deque<int64_t>> restarts;
   ShardStats stats;
 };
@@ -31,6 +44,7 @@ caf::actor spawn_child(Supervisor* self, const std::string& id, SpawnMode mode) 
 }
 
 // The actor for `id`, reactivating it from the journal when it is not active.
+// Callers first check `passivating`: an id on its way out is not reactivated.
 caf::actor ensure_active(Supervisor* self, const std::string& id) {
   auto& st = self->state;
   auto it = st.active.find(id);
@@ -85,8 +99,25 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     auto it = st.ids.find(dm.source);
-    if (it == st.ids.end()) return;  // said done or passivated already
+    if (it == st.ids.end()) return;  // said done already
     std::string id = it->second;
+    auto p = st.passivating.find(id);
+    if (p != st.passivating.end() && p->second.actor == dm.source) {
+      // Passivation complete. What arrived meanwhile goes to a new activation.
+      st.ids.erase(dm.source);
+      Passivating pass = std::move(p->second);
+      st.passivating.erase(p);
+      ++st.stats.passivated;
+      if (pass.wake || !pass.rails.empty() || !pass.cancels.empty()) {
+        caf::actor a = ensure_active(self, id);
+        for (auto& r : pass.rails) self->send(a, rail_atom::value, std::move(r));
+        for (auto& rp : pass.cancels) rp.delegate(a, cancel_atom::value);
+        return;
+      }
+      int64_t delay = pass.wake_at_ms - st.deps->common->clock->now_ms();
+      self->delayed_send(self, std::chrono::milliseconds(delay < 0 ? 0 : delay), wake_atom::value, id);
+      return;
+    }
     forget(self, id, dm.source);
     // It died without saying it finished: a crash. Restart from the journal
     // unless it has crashed too often lately.
@@ -117,10 +148,24 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
         return caf::delegated<InitiateReply>();
       },
       [self](cancel_atom, const std::string& id) -> caf::result<CancelReply> {
+        auto p = self->state.passivating.find(id);
+        if (p != self->state.passivating.end()) {
+          if (p->second.cancels.size() >= kMaxBufferedPerPayment)
+            return caf::make_error(caf::sec::request_receiver_down);
+          p->second.cancels.push_back(self->make_response_promise());
+          return caf::delegated<CancelReply>();
+        }
         self->delegate(ensure_active(self, id), cancel_atom::value);
         return caf::delegated<CancelReply>();
       },
       [self](rail_atom, clearing::RailResponse& r) {
+        auto p = self->state.passivating.find(r.payment_id);
+        if (p != self->state.passivating.end()) {
+          // Beyond the bound a response is dropped: the await step's status
+          // query asks the rail again.
+          if (p->second.rails.size() < kMaxBufferedPerPayment) p->second.rails.push_back(std::move(r));
+          return;
+        }
         caf::actor a = ensure_active(self, r.payment_id);
         self->send(a, rail_atom::value, std::move(r));
       },
@@ -132,24 +177,46 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
           std::string id = it->second;
           forget(self, id, sender);
           st.restarts.erase(id);
+          // It finished while on its way out: what waited for it is moot.
+          auto p = st.passivating.find(id);
+          if (p != st.passivating.end() && p->second.actor == sender) {
+            for (auto& rp : p->second.cancels)
+              rp.deliver(CancelReply{CancelReply::Status::already_final, done.state});
+            st.passivating.erase(p);
+          }
         }
         if (already_final || done.payment_id.empty()) return;
         ++st.stats.finished;
         if (st.config.on_done) st.config.on_done(done);
       },
+      // Passivation handshake: the actor asks; from here on its messages wait
+      // in `passivating`; it is told to stop and processes whatever was
+      // forwarded to it before (mailbox order); its down message completes it.
       [self](passivate_atom, const std::string& id, int64_t wake_at_ms) {
         auto& st = self->state;
         auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-        forget(self, id, sender);
-        ++st.stats.passivated;
-        int64_t delay = wake_at_ms - st.deps->common->clock->now_ms();
-        self->delayed_send(self, std::chrono::milliseconds(delay < 0 ? 0 : delay), wake_atom::value, id);
+        auto it = st.active.find(id);
+        if (it == st.active.end() || it->second.address() != sender) return;
+        caf::actor a = it->second;
+        st.active.erase(it);
+        Passivating pass;
+        pass.actor = sender;
+        pass.wake_at_ms = wake_at_ms;
+        st.passivating[id] = std::move(pass);
+        self->send(a, passivate_atom::value);
       },
-      [self](wake_atom, const std::string& id) { ensure_active(self, id); },
+      [self](wake_atom, const std::string& id) {
+        auto p = self->state.passivating.find(id);
+        if (p != self->state.passivating.end()) {
+          p->second.wake = true;
+          return;
+        }
+        ensure_active(self, id);
+      },
       [self](recover_atom, const std::vector<std::string>& ids) -> uint64_t {
         uint64_t n = 0;
         for (const std::string& id : ids) {
-          if (self->state.active.count(id)) continue;
+          if (self->state.active.count(id) || self->state.passivating.count(id)) continue;
           spawn_child(self, id, SpawnMode::recover);
           ++n;
         }

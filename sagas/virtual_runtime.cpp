@@ -98,11 +98,23 @@ size_t VirtualRuntime::recover(Fault fault) {
     after = ids.back();
     for (const std::string& id : ids) {
       std::vector<StoredEvent> events = store_->events_for(id);
-      if (events.empty() || events.front().kind != "received")
-        throw std::runtime_error("saga " + id + " has no received event");
-      auto instr = instruction_from_json(events.front().data);
+      std::optional<SnapshotRecord> snap = store_->snapshot(id);
+      std::string input = snap ? snapshot_input(snap->blob) : std::string();
+      if (input.empty()) {
+        snap.reset();
+        if (events.empty() || events.front().kind != "received")
+          throw std::runtime_error("saga " + id + " has no received event");
+        input = events.front().data;
+      }
+      auto instr = instruction_from_json(input);
       if (!instr) throw std::runtime_error("saga " + id + ": " + instr.error().message);
       Instance& inst = make_instance(id, instr.value(), fault);
+      if (snap && inst.run.restore(snap->blob)) {
+        int64_t covered = snap->seq;
+        events.erase(std::remove_if(events.begin(), events.end(),
+                                    [covered](const StoredEvent& e) { return e.seq <= covered; }),
+                     events.end());
+      }
       inst.run.recover(events);
       inst.run.resume();
       ++resumed;
@@ -181,6 +193,17 @@ std::optional<VirtualRuntime::Replay> VirtualRuntime::replay(const std::string& 
   if (s != AppendStatus::idempotent_replay && s != AppendStatus::idempotency_conflict)
     return std::nullopt;
   return Replay{s, it->second->run.existing_id()};
+}
+
+bool VirtualRuntime::snapshot(const std::string& payment_id) {
+  auto it = instances_.find(payment_id);
+  if (it == instances_.end() || it->second->run.done() || !it->second->run.snapshot_ready())
+    return false;
+  Batch b;
+  b.snapshots.push_back(SnapshotRecord{payment_id, it->second->run.progress().last_seq,
+                                       clock_.now_ms(), it->second->run.snapshot_blob()});
+  store_->commit(b);
+  return true;
 }
 
 size_t VirtualRuntime::active() const {

@@ -44,8 +44,12 @@ class VirtualRuntime final : public Scheduler {
   std::string initiate(const PaymentInstruction& p, std::optional<IdempotencyClaim> claim = {},
                        Fault fault = {});
   CancelResult cancel(const std::string& payment_id);
-  // Loads every non-terminal saga from the store and resumes it (as after a
-  // restart). Returns how many were resumed.
+  // Writes a snapshot of a live saga at its last durable event (as a
+  // passivating actor does). False if the saga is not live here.
+  bool snapshot(const std::string& payment_id);
+  // Loads every non-terminal saga from the store (from its snapshot and the
+  // events after it, when it has one) and resumes it, as after a restart.
+  // Returns how many were resumed.
   size_t recover(Fault fault = {});
   // Processes queued work in virtual-time order until nothing is left or the
   // virtual clock would pass `now + horizon_ms`. Returns tasks run.

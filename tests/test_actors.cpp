@@ -2,17 +2,19 @@
 // real SQLite journal and ledger: the happy path under concurrency, initiate
 // answering only once the first event is durable, idempotency keys,
 // admission control, supervisor restarts of crashed payment actors and the
-// restart-intensity limit (in_doubt MS03), passivation and reactivation, and
-// cancellation through the actors. Every wait has a deadline.
+// restart-intensity limit (in_doubt MS03), a crash before the first chain is
+// durable, passivation and reactivation, cancellation through the actors, and
+// destruction with payments in flight followed by a restart that resumes
+// them. Every wait has a deadline; engine teardown runs under a watchdog.
 #define BOOST_TEST_MODULE actors
 #include <boost/test/unit_test.hpp>
 
 #include <sqlite3.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -64,6 +66,40 @@ int64_t ms_since(Steady::time_point t0) {
 }
 
 // Polls `pred` until it holds or `timeout` passes; true when it held.
+// Ends the process with a message if it is not dismissed (destroyed) within
+// `timeout`. Guards calls that cannot be abandoned, such as destroying an
+// Engine: a CAF 0.17 actor_system must be destroyed on the thread that
+// created it (destroying it on another thread hangs), so the work stays on
+// this thread and the watchdog watches it.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::milliseconds timeout, std::string what)
+      : thread_([this, timeout, what = std::move(what)] {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (cv_.wait_for(lock, timeout, [&] { return dismissed_; })) return;
+          std::cout << "\n*** FATAL (watchdog): " << what << " did not finish within " << timeout.count()
+                    << " ms; ending the test process" << std::endl;
+          std::cerr << "*** FATAL (watchdog): " << what << std::endl;
+          std::_Exit(1);
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      dismissed_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool dismissed_ = false;
+  std::thread thread_;  // last: started once the members it uses exist
+};
+
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds every = 10ms) {
   const auto deadline = Steady::now() + timeout;
@@ -94,6 +130,18 @@ struct Harness {
   std::unique_ptr<Engine> engine;  // last: destroyed first, before what on_done uses
 
   explicit Harness(EngineConfig cfg) {
+    start(std::move(cfg));
+    bool created = false;
+    engine->with_store([&](Store& s) {
+      created = s.create_account(kDebtor, "ZAR", kOpening).ok() &&
+                s.create_account("bank1/1111111111", "ZAR", 5'000).ok();
+      totals_before = s.total_balance_by_currency();
+    });
+    BOOST_REQUIRE(created);
+  }
+
+  // Starts an engine on this harness's database (again, after `stop`).
+  void start(EngineConfig cfg) {
     cfg.store.path = db_path();
     cfg.store.synchronous = Synchronous::normal;
     if (cfg.seed == 0) cfg.seed = 42;
@@ -107,14 +155,19 @@ struct Harness {
     auto r = Engine::start(std::move(cfg));
     BOOST_REQUIRE_MESSAGE(r.ok(), "Engine::start: " + (r.ok() ? std::string() : r.error().message));
     engine = std::move(r.value());
-    bool created = false;
-    engine->with_store([&](Store& s) {
-      created = s.create_account(kDebtor, "ZAR", kOpening).ok() &&
-                s.create_account("bank1/1111111111", "ZAR", 5'000).ok();
-      totals_before = s.total_balance_by_currency();
-    });
-    BOOST_REQUIRE(created);
-    BOOST_REQUIRE_MESSAGE(engine->wait_recovered(5s), "recovery of an empty database did not finish");
+    BOOST_REQUIRE_MESSAGE(engine->wait_recovered(5s), "recovery did not finish");
+  }
+
+  // Destroys the engine (on this thread, under a watchdog); returns how long it took.
+  int64_t stop(std::chrono::milliseconds timeout, const std::string& what) {
+    const auto t0 = Steady::now();
+    Watchdog guard(timeout, what);
+    engine.reset();
+    return ms_since(t0);
+  }
+
+  ~Harness() {
+    if (engine) stop(15s, "Engine destruction at the end of a test");
   }
 
   std::string db_path() const { return dir.path() + "/engine.db"; }
@@ -194,24 +247,29 @@ struct Harness {
   }
 };
 
-// Sends `n` initiates with initiate_async and waits for all replies.
+// Sends `n` initiates with initiate_async and waits for all replies. The
+// reply state is shared with the handlers: a late reply after a failed wait
+// must not touch a dead stack frame.
 std::vector<InitiateReply> initiate_many(Engine& engine, int n, int first_index,
                                          std::chrono::milliseconds timeout) {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<InitiateReply> replies;
+  struct Replies {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<InitiateReply> v;
+  };
+  auto st = std::make_shared<Replies>();
   for (int i = 0; i < n; ++i)
     engine.initiate_async(instruction(first_index + i, 100 + i), std::nullopt,
-                          [&](const InitiateReply& r) {
-                            std::lock_guard<std::mutex> lock(mu);
-                            replies.push_back(r);
-                            cv.notify_all();
+                          [st](const InitiateReply& r) {
+                            std::lock_guard<std::mutex> lock(st->mu);
+                            st->v.push_back(r);
+                            st->cv.notify_all();
                           });
-  std::unique_lock<std::mutex> lock(mu);
-  bool all = cv.wait_for(lock, timeout, [&] { return replies.size() == static_cast<size_t>(n); });
-  BOOST_REQUIRE_MESSAGE(all, "only " + std::to_string(replies.size()) + " of " + std::to_string(n) +
+  std::unique_lock<std::mutex> lock(st->mu);
+  bool all = st->cv.wait_for(lock, timeout, [&] { return st->v.size() == static_cast<size_t>(n); });
+  BOOST_REQUIRE_MESSAGE(all, "only " + std::to_string(st->v.size()) + " of " + std::to_string(n) +
                                  " initiate replies before the deadline");
-  return replies;
+  return st->v;
 }
 
 // Read-only second connection on the engine's database: sees only what is
@@ -463,16 +521,34 @@ BOOST_AUTO_TEST_CASE(admission_control_overloaded) {
 
 // A payment actor that throws is restarted by its supervisor from the
 // journal and completes, settling once.
+//
+// validate..route are local steps whose events are committed as one chain
+// with "received", so a throw at route's first attempt happens before the
+// payment is durable (see crash_before_first_chain_is_durable). Here route's
+// first attempt fails transiently instead, which makes "received .. reserve,
+// retry(route)" durable (with the hold); the first time each payment then
+// reaches route (attempt 2) it throws, and the first time it reaches submit
+// (the first step with an outside effect) it throws again. Each payment is
+// therefore restarted twice, both times from a journal that holds its hold.
 BOOST_AUTO_TEST_CASE(supervisor_restarts_crashed_payment) {
-  auto mu = std::make_shared<std::mutex>();
-  auto crashed = std::make_shared<std::set<std::string>>();
+  struct Shared {
+    std::mutex mu;
+    std::set<std::string> crashed_route, crashed_submit;
+  };
+  auto sh = std::make_shared<Shared>();
   EngineConfig cfg;
   cfg.shards = 2;
-  cfg.fault = [mu, crashed](const std::string& id, const std::string& step,
-                            uint32_t) -> std::optional<StepOutcome> {
-    if (step != "route") return std::nullopt;
-    std::lock_guard<std::mutex> lock(*mu);
-    if (crashed->insert(id).second) throw std::runtime_error("injected crash of " + id + " at route");
+  cfg.max_restarts = 3;
+  cfg.saga.backoff_initial_ms = 20;
+  cfg.fault = [sh](const std::string& id, const std::string& step,
+                   uint32_t attempt) -> std::optional<StepOutcome> {
+    if (step == "route" && attempt == 1)
+      return StepOutcome::failure(ErrorKind::transient, "MS03", "route busy (injected)");
+    std::lock_guard<std::mutex> lock(sh->mu);
+    if (step == "route" && sh->crashed_route.insert(id).second)
+      throw std::runtime_error("injected crash of " + id + " at route");
+    if (step == "submit" && sh->crashed_submit.insert(id).second)
+      throw std::runtime_error("injected crash of " + id + " at submit");
     return std::nullopt;
   };
   Harness h(cfg);
@@ -480,42 +556,95 @@ BOOST_AUTO_TEST_CASE(supervisor_restarts_crashed_payment) {
   auto replies = initiate_many(*h.engine, n, 0, 10s);
   std::vector<std::string> ids;
   for (const auto& r : replies) {
-    BOOST_TEST(to_str(r.status) == "accepted");
-    ids.push_back(r.payment_id);
+    BOOST_TEST(to_str(r.status) == "accepted", "initiate: " << to_str(r.status) << " " << r.detail);
+    if (r.status == InitiateReply::Status::accepted) ids.push_back(r.payment_id);
   }
+  BOOST_REQUIRE(ids.size() == static_cast<size_t>(n));
   BOOST_REQUIRE(h.wait_terminal(ids, 10s));
   BOOST_REQUIRE(h.wait_done(ids.size(), 5s));
   BOOST_REQUIRE(h.wait_idle(5s));
   {
-    std::lock_guard<std::mutex> lock(*mu);
-    BOOST_TEST(crashed->size() == ids.size());  // every payment crashed once
+    std::lock_guard<std::mutex> lock(sh->mu);
+    BOOST_TEST(sh->crashed_route.size() == ids.size());  // every payment crashed at route once
+    BOOST_TEST(sh->crashed_submit.size() == ids.size());  // and at submit once
   }
   for (const auto& id : ids) {
     BOOST_TEST_CONTEXT("payment " << id) {
-      BOOST_TEST(h.state(id) == "completed");
+      BOOST_TEST(h.state(id) == "completed", h.journal_str(id));
       int64_t posts = -1;
-      h.engine->with_store([&](Store& s) { posts = s.posting_count(id); });
+      std::string hold;
+      h.engine->with_store([&](Store& s) {
+        posts = s.posting_count(id);
+        auto hv = s.hold(id);
+        hold = hv ? hv->status : "";
+      });
       BOOST_TEST(posts == 1);
+      BOOST_TEST(hold == "posted");
       BOOST_TEST(h.done_calls(id) == 1u);
-      int routes_ok = 0, terminal = 0;
+      int routes_ok = 0, submits_ok = 0, terminal = 0, received = 0;
       for (const auto& e : h.events(id)) {
         routes_ok += e.kind == "step_ok" && e.step == "route";
+        submits_ok += e.kind == "step_ok" && e.step == "submit";
+        received += e.kind == "received";
         terminal += e.terminal;
       }
+      BOOST_TEST(received == 1);
       BOOST_TEST(routes_ok == 1);
+      BOOST_TEST(submits_ok == 1);
       BOOST_TEST(terminal == 1);
     }
   }
   ShardStats st = h.engine->total_stats();
   BOOST_TEST(st.restarted >= 1u);
-  BOOST_TEST(st.restarted == static_cast<uint64_t>(n));
+  BOOST_TEST(st.restarted == static_cast<uint64_t>(2 * n));
   BOOST_TEST(st.gave_up == 0u);
+  BOOST_TEST(st.finished == static_cast<uint64_t>(n));
   h.check_conserved();
 }
 
-// A payment that crashes every time it reaches route: after max_restarts the
-// supervisor gives up and ends it in_doubt (MS03), keeping its hold; other
-// payments in the same engine are unaffected.
+// A payment actor that throws before its first chain is durable: nothing of
+// the payment exists, so the initiate is answered `failed` (not accepted),
+// nothing is journaled or held, and nobody is told it finished.
+BOOST_AUTO_TEST_CASE(crash_before_first_chain_is_durable) {
+  EngineConfig cfg;
+  cfg.shards = 1;
+  cfg.fault = [](const std::string& id, const std::string& step,
+                 uint32_t) -> std::optional<StepOutcome> {
+    if (step == "route") throw std::runtime_error("injected crash of " + id + " at route");
+    return std::nullopt;
+  };
+  Harness h(cfg);
+  const auto t0 = Steady::now();
+  InitiateReply r = h.engine->initiate(instruction(1), std::nullopt, 5s);
+  BOOST_TEST(ms_since(t0) < 5'000);  // answered, not timed out
+  BOOST_TEST(to_str(r.status) == "failed", "initiate: " << to_str(r.status) << " " << r.detail);
+  BOOST_REQUIRE(h.wait_idle(5s));
+  int64_t sagas = 0, events = 0;
+  std::optional<AccountView> debtor;
+  h.engine->with_store([&](Store& s) {
+    for (const auto& [state, k] : s.count_by_state()) sagas += k;
+    events = s.event_count();
+    debtor = s.account(kDebtor);
+  });
+  BOOST_TEST(sagas == 0);
+  BOOST_TEST(events == 0);
+  BOOST_REQUIRE(debtor);
+  BOOST_TEST(debtor->held_minor == 0);
+  if (!r.payment_id.empty()) BOOST_TEST(!h.saga(r.payment_id).has_value());
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    BOOST_TEST(h.done_total == 0u);
+  }
+  ShardStats st = h.engine->total_stats();
+  BOOST_TEST(st.gave_up == 0u);
+  BOOST_TEST(st.finished == 0u);
+  h.check_conserved();
+}
+
+// A payment that crashes every time it reaches route (from its second
+// attempt on: the first fails transiently so that the reserve is durable):
+// after max_restarts the supervisor gives up and ends it in_doubt (MS03),
+// keeping its hold; other payments in the same engine are unaffected.
 BOOST_AUTO_TEST_CASE(restart_intensity_exceeded_ends_in_doubt) {
   struct Shared {
     std::mutex mu;
@@ -527,14 +656,18 @@ BOOST_AUTO_TEST_CASE(restart_intensity_exceeded_ends_in_doubt) {
   EngineConfig cfg;
   cfg.shards = 2;
   cfg.max_restarts = 3;
+  cfg.saga.backoff_initial_ms = 20;
   cfg.fault = [sh](const std::string& id, const std::string& step,
-                   uint32_t) -> std::optional<StepOutcome> {
+                   uint32_t attempt) -> std::optional<StepOutcome> {
     if (step != "route") return std::nullopt;
     std::lock_guard<std::mutex> lock(sh->mu);
-    if (sh->victim.empty()) sh->victim = id;
+    if (sh->victim.empty()) {
+      sh->victim = id;
+      sh->cv.notify_all();
+    }
     if (id != sh->victim) return std::nullopt;
+    if (attempt == 1) return StepOutcome::failure(ErrorKind::transient, "MS03", "route busy (injected)");
     ++sh->crashes;
-    sh->cv.notify_all();
     throw std::runtime_error("injected crash of " + id + " at route, always");
   };
   Harness h(cfg);
@@ -564,7 +697,7 @@ BOOST_AUTO_TEST_CASE(restart_intensity_exceeded_ends_in_doubt) {
   std::vector<StoredEvent> evs = h.events(v.payment_id);
   BOOST_REQUIRE(!evs.empty());
   const StoredEvent& last = evs.back();
-  BOOST_TEST(last.kind == "final");
+  BOOST_TEST(last.kind == "final", h.journal_str(v.payment_id));
   BOOST_TEST(last.state == "in_doubt");
   BOOST_TEST(last.terminal);
   BOOST_TEST(last.data.find("MS03") != std::string::npos, "final data: " << last.data);
@@ -742,5 +875,81 @@ BOOST_AUTO_TEST_CASE(cancel_through_actors) {
   BOOST_TEST(!h.saga("pay_no_such_payment").has_value());
   BOOST_TEST(h.done_calls(other.payment_id) == 1u);
   BOOST_TEST(h.done_calls(target.payment_id) == 1u);
+  h.check_conserved();
+}
+
+// Destroying the engine with payments in flight stops it promptly (engine.hpp:
+// "Destruction stops the actors and closes the database cleanly; sagas still
+// running are resumed by the next start on the same database"), and the next
+// start on the same database resumes and completes them, each settling once.
+// Kept last: if destruction hangs there is no way to tear the engine down, so
+// the watchdog reports it and ends the process.
+BOOST_AUTO_TEST_CASE(destruction_mid_flight_then_restart_resumes) {
+  EngineConfig cfg;
+  cfg.shards = 2;
+  cfg.rail.min_latency_ms = cfg.rail.max_latency_ms = 3'000;  // the first engine never sees a final
+  cfg.saga.await_timeout_ms = 1'500;
+  Harness h(cfg);
+  const int n = 20;
+  auto replies = initiate_many(*h.engine, n, 0, 10s);
+  std::vector<std::string> ids;
+  int64_t sum = 0;
+  for (int i = 0; i < n; ++i) sum += 100 + i;
+  for (const auto& r : replies) {
+    BOOST_TEST(to_str(r.status) == "accepted");
+    ids.push_back(r.payment_id);
+  }
+  BOOST_REQUIRE(ids.size() == static_cast<size_t>(n));
+  // All handed to the rail and waiting for its final status.
+  bool submitted = eventually(
+      [&] {
+        bool all = true;
+        h.engine->with_store([&](Store& s) {
+          for (const auto& id : ids) {
+            auto sg = s.saga(id);
+            all = all && sg && sg->state == "submitted";
+          }
+        });
+        return all;
+      },
+      3s, 10ms);
+  BOOST_REQUIRE_MESSAGE(submitted, "not all payments reached submitted");
+
+  const int64_t took = h.stop(3s, "Engine destruction with " + std::to_string(n) + " payments in flight");
+  BOOST_TEST_MESSAGE("engine destroyed with payments in flight in " << took << " ms");
+  BOOST_TEST(took < 3'000);
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    BOOST_TEST(h.done_total == 0u);  // nothing finished before the stop
+  }
+
+  // Restart on the same database: recovery resumes the awaits; their journaled
+  // deadlines pass, the second attempt queries the rail and learns the outcome.
+  EngineConfig again = cfg;
+  again.rail.min_latency_ms = again.rail.max_latency_ms = 50;
+  h.start(again);
+  BOOST_TEST(h.engine->recovered_count() == static_cast<uint64_t>(n));
+  BOOST_REQUIRE(h.wait_terminal(ids, 8s));
+  BOOST_REQUIRE(h.wait_done(ids.size(), 3s));
+  BOOST_REQUIRE(h.wait_idle(3s));
+  std::optional<AccountView> debtor;
+  std::map<std::string, int64_t> posts;
+  h.engine->with_store([&](Store& s) {
+    debtor = s.account(kDebtor);
+    for (const auto& id : ids) posts[id] = s.posting_count(id);
+  });
+  for (const auto& id : ids) {
+    BOOST_TEST_CONTEXT("payment " << id) {
+      BOOST_TEST(h.state(id) == "completed", h.journal_str(id));
+      BOOST_TEST(posts[id] == 1);
+      BOOST_TEST(h.done_calls(id) == 1u);
+    }
+  }
+  BOOST_REQUIRE(debtor);
+  BOOST_TEST(debtor->balance_minor == kOpening - sum);
+  BOOST_TEST(debtor->held_minor == 0);
+  ShardStats st = h.engine->total_stats();
+  BOOST_TEST(st.recovered == static_cast<uint64_t>(n));
+  BOOST_TEST(st.restarted == 0u);
   h.check_conserved();
 }
