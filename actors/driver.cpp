@@ -7,21 +7,14 @@
 
 #include "sagas/payment_saga.hpp"
 
+#include "sagas/rng.hpp"
+
 namespace payengine {
 namespace {
 
 using namespace sagas;
 
 std::string account_number(uint32_t i) { return std::to_string(4000000000u + i); }
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 }  // namespace
 

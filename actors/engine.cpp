@@ -7,19 +7,12 @@
 #include "sagas/journal_actor.hpp"
 #include "sagas/timer_actor.hpp"
 
+#include "sagas/rng.hpp"
+
 namespace payengine {
 namespace {
 
 using namespace sagas;
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 // Runs deferred work on the actor system's clock through a runner actor.
 class ActorScheduler final : public Scheduler {

@@ -4,15 +4,10 @@
 
 #include "sagas/killpoint.hpp"
 
+#include "sagas/rng.hpp"
+
 namespace payengine::clearing {
 namespace {
-uint64_t fnv1a(const std::string& s, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 uint64_t avalanche(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;

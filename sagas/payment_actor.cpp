@@ -7,17 +7,10 @@
 #include "sagas/killpoint.hpp"
 #include "sagas/messages.hpp"
 
+#include "sagas/rng.hpp"
+
 namespace payengine::sagas {
 namespace {
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 class PaymentActor final : public caf::event_based_actor, private SagaHost {
  public:

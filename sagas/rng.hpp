@@ -4,8 +4,19 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace payengine {
+
+// FNV-1a, 64 bit: a hash that is the same in every process and on every
+// platform (shard choice, per-payment seeds, request hashes).
+inline uint64_t fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
 
 class Rng {
  public:
