@@ -73,11 +73,13 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
           return caf::delegated<InitiateReply>();
         },
         [this](rail_atom, clearing::RailResponse& r) {
+          busy_since_passivate_request_ = passivating_;
           if (!run_ || run_->done()) return;
           if (ctx_.accept_rail_response(std::move(r))) run_->poke();
           after_transition();
         },
         [this](timer_atom, uint64_t timer_id) {
+          busy_since_passivate_request_ = passivating_;
           if (!run_) return;
           run_->on_timer(timer_id);
           after_transition();
@@ -95,6 +97,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
           if (generation == idle_generation_ && run_ && !run_->done()) passivate();
         },
         [this](cancel_atom) -> caf::result<CancelReply> {
+          busy_since_passivate_request_ = passivating_;
           if (!run_) return CancelReply{CancelReply::Status::not_found, ""};
           switch (run_->request_cancel()) {
             case CancelResult::accepted:
@@ -247,6 +250,18 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   }
 
   void stop_for_passivation() {
+    if (run_ && !run_->done() && (busy_since_passivate_request_ || !run_->snapshot_ready())) {
+      // Something happened after it asked to passivate (messages the
+      // supervisor forwarded before it stopped routing): hand back the rail
+      // responses it holds and ask for an immediate new activation, which
+      // resumes from the journal (a chain still in flight is committed
+      // before the journal answers the new activation's load).
+      for (const auto* r : {&ctx_.rail_ack, &ctx_.rail_final, &ctx_.rail_error})
+        if (*r) send(supervisor_, rail_atom::value, **r);
+      send(supervisor_, wake_atom::value, id_);
+      quit();
+      return;
+    }
     if (run_ && !run_->done() && run_->snapshot_ready()) {
       // The snapshot lets the next activation skip folding the events it covers.
       send(*common_.journal, append_atom::value,
@@ -269,6 +284,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   bool recovered_final_ = false;
   bool missing_ = false;  // recovered, but the journal has no such payment
   bool passivating_ = false;  // asked the supervisor to passivate
+  bool busy_since_passivate_request_ = false;
   std::vector<caf::response_promise> cancel_rps_;
   uint64_t idle_generation_ = 0;
 };

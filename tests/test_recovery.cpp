@@ -104,6 +104,16 @@ BOOST_AUTO_TEST_CASE(thousands_of_open_sagas_recover_at_a_bounded_rate) {
   while (open_sagas(engine) > 0 && Clock_::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   BOOST_TEST(open_sagas(engine) == 0u);
+  engine.with_store([&](Store& s) {  // on failure, show where the first stuck saga stands
+    auto stuck = s.open_sagas("", 1);
+    if (stuck.empty()) return;
+    std::string log;
+    for (const auto& e : s.events_for(stuck[0])) log += e.kind + ":" + e.step + " ";
+    BOOST_TEST_MESSAGE("stuck " << stuck[0] << ": " << log << " snapshot " << s.snapshot(stuck[0]).has_value());
+  });
+  BOOST_TEST_MESSAGE("stats: passivated " << engine.total_stats().passivated << " reactivated "
+                                          << engine.total_stats().reactivated << " active "
+                                          << engine.total_stats().active);
   std::map<std::string, int64_t> states;
   int64_t posts = 0;
   engine.with_store([&](Store& s) {
