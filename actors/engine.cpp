@@ -23,7 +23,9 @@ class ActorScheduler final : public Scheduler {
       : runner_(sys.spawn([](int) -> caf::behavior {
           return {[](const Thunk& fn) { fn(); }};
         }, 0)) {}
-  ~ActorScheduler() override { caf::anon_send_exit(runner_, caf::exit_reason::user_shutdown); }
+  ~ActorScheduler() override { stop(); }
+  // Stops running deferred work; what is still queued is dropped.
+  void stop() { caf::anon_send_exit(runner_, caf::exit_reason::user_shutdown); }
   void after_ms(int64_t delay_ms, std::function<void()> fn) override {
     if (delay_ms <= 0)
       caf::anon_send(runner_, Thunk(std::move(fn)));
@@ -105,15 +107,21 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
 Engine::~Engine() {
   stopping_ = true;
   if (recovery_thread_.joinable()) recovery_thread_.join();
-  rail_.reset();
-  scheduler_.reset();
+  // Every actor stops before the objects they use (the rail, the scheduler,
+  // the shard list) go away: a payment actor may be inside submit() and a
+  // queued rail callback may still look up its shard.
+  static_cast<ActorScheduler*>(scheduler_.get())->stop();
   caf::anon_send_exit(ingress_, caf::exit_reason::user_shutdown);
   for (auto& s : shards_) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   for (auto& t : timers_) caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(journal_, caf::exit_reason::user_shutdown);
-  shards_.clear();
-  journal_ = nullptr;
   system_->await_all_actors_done();
+  rail_.reset();
+  scheduler_.reset();
+  shards_.clear();
+  timers_.clear();
+  journal_ = nullptr;
+  ingress_ = nullptr;
   system_.reset();
 }
 
@@ -150,7 +158,10 @@ CancelReply Engine::cancel(const std::string& payment_id, std::chrono::milliseco
   CancelReply out;
   self->request(shard_for(payment_id), timeout, cancel_atom::value, payment_id)
       .receive([&](CancelReply& r) { out = std::move(r); },
-               [&](caf::error&) { out.status = CancelReply::Status::not_found; });
+               [&](caf::error& err) {
+                 out.status = CancelReply::Status::failed;
+                 out.state = caf::to_string(err);
+               });
   return out;
 }
 

@@ -11,6 +11,8 @@
 //    (accepted), or at once with overloaded when admission control is full.
 //  - Destruction stops the actors and closes the database cleanly; sagas
 //    still running are resumed by the next start on the same database.
+//    Destroy an Engine on the thread that started it: CAF 0.17 hangs when an
+//    actor system is destroyed on another thread.
 #pragma once
 
 #include <atomic>

@@ -60,7 +60,13 @@ struct InitiateReply {
 };
 
 struct CancelReply {
-  enum class Status : uint8_t { accepted, too_late, already_final, not_found };
+  enum class Status : uint8_t {
+    accepted,       // journaled: the payment will end cancelled
+    too_late,       // submitted to its rail already (state says where it is)
+    already_final,  // it had ended (state says how)
+    not_found,      // no such payment
+    failed,         // no answer (timeout, crash): state holds the error; retry
+  };
   Status status = Status::not_found;
   std::string state;
 };

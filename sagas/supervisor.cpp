@@ -61,12 +61,14 @@ void forget(Supervisor* self, const std::string& id, const caf::actor_addr& send
   st.ids.erase(sender);
 }
 
-// Ends a payment that keeps crashing: journal a final in_doubt (MS03).
+// Ends a payment that keeps crashing: journal a final in_doubt (MS03), and
+// only once that is durable tell the listener.
 void give_up(Supervisor* self, const std::string& id, const std::string& why) {
   auto& st = self->state;
   ++st.stats.gave_up;
+  ++st.stats.finished;
   const int64_t now = st.deps->common->clock->now_ms();
-  StoreTask task = [id, why, now](Store& store) {
+  StoreTask task = [id, why, now, on_done = st.config.on_done](Store& store) {
     auto s = store.saga(id);
     if (!s || s->terminal) return;
     EventRecord ev;
@@ -80,10 +82,12 @@ void give_up(Supervisor* self, const std::string& id, const std::string& why) {
     ev.publish = true;
     Batch b;
     b.events.push_back(std::move(ev));
-    store.commit(b);
+    auto results = store.commit(b);
+    // A failed commit leaves the saga open: the next start recovers it.
+    if (results.front().status == AppendStatus::ok && on_done)
+      on_done(PaymentDone{id, s->tenant, "in_doubt", "MS03"});
   };
   self->send(*st.deps->common->journal, run_atom::value, std::move(task));
-  if (st.config.on_done) st.config.on_done(PaymentDone{id, "", "in_doubt", "MS03"});
 }
 
 caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConfig config) {

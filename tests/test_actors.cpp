@@ -55,6 +55,7 @@ std::string to_str(CancelReply::Status s) {
     case CancelReply::Status::too_late: return "too_late";
     case CancelReply::Status::already_final: return "already_final";
     case CancelReply::Status::not_found: return "not_found";
+    case CancelReply::Status::failed: return "failed";
   }
   return "?";
 }
