@@ -93,12 +93,13 @@ void give_up(Supervisor* self, const std::string& id, const std::string& why) {
 caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConfig config) {
   self->state.deps = deps;
   self->state.config = std::move(config);
-  // Children are linked (so they stop when the supervisor stops); their own
-  // exits are handled through monitoring below, not as exit messages. An
-  // exit request naming the supervisor itself (anon_send_exit) is the engine
-  // shutting the shard down.
+  // An exit request naming the supervisor itself (anon_send_exit) is the
+  // engine shutting the shard down: its payment actors stop with it (their
+  // sagas resume from the journal on the next start).
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    if (!msg.source || msg.source == self->address()) self->quit(msg.reason);
+    if (msg.source && msg.source != self->address()) return;
+    for (auto& [addr, id] : self->state.ids) self->send_exit(addr, msg.reason);
+    self->quit(msg.reason);
   });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
