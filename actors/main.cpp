@@ -94,9 +94,15 @@ int run_command(const CommonFlags& f, DriverOptions d, bool human) {
   for (const auto& [state, n] : r.by_state) std::cout << "  " << state << ": " << n << "\n";
   std::cout << "\nreasons for payments that did not complete:\n";
   for (const auto& [reason, n] : r.by_reason) std::cout << "  " << reason << ": " << n << "\n";
+  const int64_t funded = 2 * (static_cast<int64_t>(d.poor_accounts) * 1'000 +
+                              static_cast<int64_t>(d.accounts - d.poor_accounts) * d.opening_balance_minor);
   std::cout << "\nledger: total balance";
   for (const auto& [ccy, total] : r.balance_by_currency) std::cout << " " << ccy << " " << total;
-  std::cout << " minor units, " << r.held_minor << " still held (in_doubt payments)\n";
+  std::cout << " minor units (funded with ZAR " << funded << ": "
+            << (r.balance_by_currency.size() == 1 && r.balance_by_currency.begin()->second == funded
+                    ? "conserved"
+                    : "NOT CONSERVED")
+            << "), " << r.held_minor << " still held (in_doubt payments)\n";
   std::cout << "supervisors: " << stats.spawned << " payment actors spawned, " << stats.restarted
             << " restarted, " << stats.passivated << " passivated, " << stats.overloaded
             << " initiates refused by admission control\n";
