@@ -121,28 +121,19 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
 
   void load(SagaLoad& l) {
     std::vector<StoredEvent>& events = l.events;
-    std::string input = l.snapshot ? snapshot_input(l.snapshot->blob) : std::string();
+    std::string input = prepare_recovery(l.snapshot, events);
     if (input.empty()) {
-      l.snapshot.reset();  // none, or unreadable: fold every event
-      if (events.empty() || events.front().kind != "received") {
-        // No such payment. Messages already queued for it (a cancel) are
-        // answered first: the stop request goes behind them.
-        missing_ = true;
-        send(this, done_atom::value);
-        return;
-      }
-      input = events.front().data;
+      // No such payment. Messages already queued for it (a cancel) are
+      // answered first: the stop request goes behind them.
+      missing_ = true;
+      send(this, done_atom::value);
+      return;
     }
     auto instr = instruction_from_json(input);
     if (!instr) throw std::runtime_error("payment " + id_ + ": " + instr.error().message);
     ctx_.instruction = std::move(instr.value());
     make_run(ctx_.instruction.tenant);
-    if (l.snapshot && run_->restore(l.snapshot->blob)) {
-      const int64_t covered = l.snapshot->seq;
-      events.erase(std::remove_if(events.begin(), events.end(),
-                                  [covered](const StoredEvent& e) { return e.seq <= covered; }),
-                   events.end());
-    }
+    if (l.snapshot) run_->restore(l.snapshot->blob);
     run_->recover(events);
     if (run_->done()) {  // already final: answer what is queued, then stop
       recovered_final_ = true;

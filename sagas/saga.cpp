@@ -1,5 +1,7 @@
 #include "sagas/saga.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace payengine::sagas {
@@ -137,6 +139,21 @@ std::optional<SnapshotState> decode_snapshot(const std::string& blob) {
 std::string snapshot_input(const std::string& blob) {
   auto s = decode_snapshot(blob);
   return s ? s->input : std::string();
+}
+
+std::string prepare_recovery(std::optional<SnapshotRecord>& snapshot,
+                             std::vector<StoredEvent>& events) {
+  std::string input = snapshot ? snapshot_input(snapshot->blob) : std::string();
+  if (!input.empty()) {
+    const int64_t covered = snapshot->seq;
+    events.erase(std::remove_if(events.begin(), events.end(),
+                                [covered](const StoredEvent& e) { return e.seq <= covered; }),
+                 events.end());
+    return input;
+  }
+  snapshot.reset();
+  if (events.empty() || events.front().kind != "received") return {};
+  return events.front().data;
 }
 
 }  // namespace payengine::sagas

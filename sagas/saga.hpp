@@ -164,6 +164,13 @@ std::string encode_snapshot(const SnapshotState& s);
 std::optional<SnapshotState> decode_snapshot(const std::string& blob);
 // The saga input held by a snapshot blob ("" if the blob is unreadable).
 std::string snapshot_input(const std::string& blob);
+// Decides what a recovering run starts from: a snapshot that decodes (the
+// events it covers are dropped from `events`), or else every event (the
+// snapshot is reset). Returns the saga's input, "" when there is no such
+// saga. Then: SagaRun::restore(snapshot->blob) if a snapshot is left, and
+// SagaRun::recover(events).
+std::string prepare_recovery(std::optional<SnapshotRecord>& snapshot,
+                             std::vector<StoredEvent>& events);
 
 // What the engine needs from whoever runs it.
 class SagaHost {

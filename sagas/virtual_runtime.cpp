@@ -99,22 +99,12 @@ size_t VirtualRuntime::recover(Fault fault) {
     for (const std::string& id : ids) {
       std::vector<StoredEvent> events = store_->events_for(id);
       std::optional<SnapshotRecord> snap = store_->snapshot(id);
-      std::string input = snap ? snapshot_input(snap->blob) : std::string();
-      if (input.empty()) {
-        snap.reset();
-        if (events.empty() || events.front().kind != "received")
-          throw std::runtime_error("saga " + id + " has no received event");
-        input = events.front().data;
-      }
+      std::string input = prepare_recovery(snap, events);
+      if (input.empty()) throw std::runtime_error("saga " + id + " has no received event");
       auto instr = instruction_from_json(input);
       if (!instr) throw std::runtime_error("saga " + id + ": " + instr.error().message);
       Instance& inst = make_instance(id, instr.value(), fault);
-      if (snap && inst.run.restore(snap->blob)) {
-        int64_t covered = snap->seq;
-        events.erase(std::remove_if(events.begin(), events.end(),
-                                    [covered](const StoredEvent& e) { return e.seq <= covered; }),
-                     events.end());
-      }
+      if (snap) inst.run.restore(snap->blob);
       inst.run.recover(events);
       inst.run.resume();
       ++resumed;
