@@ -41,7 +41,6 @@ bool PaymentContext::accept_rail_response(RailResponse r) {
       rail_error = std::move(r);
       return true;
     case RailResponse::Kind::unknown:
-      rail_unknown = std::move(r);
       return false;  // nothing to complete: the await step's timeout decides
   }
   return false;

@@ -52,7 +52,6 @@ struct PaymentContext {
   std::optional<clearing::RailResponse> rail_ack;
   std::optional<clearing::RailResponse> rail_final;
   std::optional<clearing::RailResponse> rail_error;    // latest bounce
-  std::optional<clearing::RailResponse> rail_unknown;  // latest unknown query answer
 
   // Collaborators, owned elsewhere and outliving the context.
   Screener* screener = nullptr;
