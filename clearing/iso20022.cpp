@@ -14,8 +14,8 @@ namespace {
 
 using Check = std::optional<Error>;
 
-#define ISO_CHECK(expr)                  \
-  do {                                   \
+#define ISO_CHECK(expr)                           \
+  do {                                            \
     if (auto iso_err_ = (expr)) return *iso_err_; \
   } while (0)
 
@@ -39,7 +39,7 @@ Check fail(const Path& path, const std::string& what, const char* code = "FF01")
 constexpr std::array<std::string_view, 4> kChargeBearer = {"DEBT", "CRED", "SHAR", "SLEV"};
 constexpr std::array<std::string_view, 4> kSettlementMethod = {"INDA", "INGA", "COVE", "CLRG"};
 constexpr std::array<std::string_view, 7> kTxStatus = {"ACTC", "ACCP", "ACSP", "ACSC",
-                                                      "ACWC", "PDNG", "RJCT"};
+                                                       "ACWC", "PDNG", "RJCT"};
 
 template <class E, size_t N>
 std::optional<E> lookup(const std::array<std::string_view, N>& names, std::string_view s) {
@@ -125,17 +125,22 @@ Check check_text(const Path& path, std::string_view s, size_t max_chars) {
   while (i < s.size()) {
     size_t at = i;
     uint32_t cp = 0;
-    if (!next_code_point(s, i, cp)) return fail(path, "invalid UTF-8 at byte " + std::to_string(at));
+    if (!next_code_point(s, i, cp))
+      return fail(path, "invalid UTF-8 at byte " + std::to_string(at));
     if (!is_xml_char(cp))
-      return fail(path, "character U+" + [&] {
-        char buf[16];
-        std::snprintf(buf, sizeof buf, "%04X", static_cast<unsigned>(cp));
-        return std::string(buf);
-      }() + " at byte " + std::to_string(at) + " cannot appear in XML");
+      return fail(
+          path, "character U+" +
+                    [&] {
+                      char buf[16];
+                      std::snprintf(buf, sizeof buf, "%04X", static_cast<unsigned>(cp));
+                      return std::string(buf);
+                    }() +
+                    " at byte " + std::to_string(at) + " cannot appear in XML");
     ++chars;
   }
   if (chars > max_chars)
-    return fail(path, std::to_string(chars) + " characters (at most " + std::to_string(max_chars) + ")");
+    return fail(path,
+                std::to_string(chars) + " characters (at most " + std::to_string(max_chars) + ")");
   return std::nullopt;
 }
 
@@ -291,10 +296,10 @@ Check check_currency(std::string_view path, std::string_view ccy, Profile profil
   if (!currency_decimals(ccy))
     return fail({path, "/@Ccy"}, quoted(ccy) + " is not an active ISO 4217 currency", "AM03");
   if (profile != Profile::cbpr_plus && ccy != "ZAR")
-    return fail({path, "/@Ccy"},
-                std::string(ccy) + " not allowed under " + std::string(to_string(profile)) +
-                    " (ZAR only)",
-                "AM03");
+    return fail(
+        {path, "/@Ccy"},
+        std::string(ccy) + " not allowed under " + std::string(to_string(profile)) + " (ZAR only)",
+        "AM03");
   return std::nullopt;
 }
 
@@ -316,8 +321,7 @@ bool is_reason_code(std::string_view s) {
 
 Check require_cbpr_agent(std::string_view path, const std::optional<Agent>& a) {
   if (!a) return fail({path, ""}, "missing (mandatory under CBPR+)");
-  if (a->bic.empty())
-    return fail({path, "/FinInstnId/BICFI"}, "missing (mandatory under CBPR+)");
+  if (a->bic.empty()) return fail({path, "/FinInstnId/BICFI"}, "missing (mandatory under CBPR+)");
   return std::nullopt;
 }
 
@@ -380,8 +384,7 @@ Check check(const FiCreditTransfer& m, Profile profile) {
 // Fields common to pacs.028 and pacs.002. `tx` is the transaction element
 // ("TxInf" or "TxInfAndSts"), `grp` where the original group info goes.
 template <class M>
-Check check_status_common(const M& m, Profile profile, std::string_view tx,
-                          std::string_view grp) {
+Check check_status_common(const M& m, Profile profile, std::string_view tx, std::string_view grp) {
   ISO_CHECK(check_text("GrpHdr/MsgId", m.msg_id, 35));
   ISO_CHECK(check_date_time("GrpHdr/CreDtTm", m.creation_date_time));
   ISO_CHECK(check_opt_agent("GrpHdr/InstgAgt", m.instructing_agent));
@@ -408,8 +411,9 @@ Check check(const StatusRequest& m, Profile profile) {
 }
 
 Check check(const StatusReport& m, Profile profile) {
-  ISO_CHECK(check_status_common(m, profile, "TxInfAndSts",
-                                group_path(profile, "OrgnlGrpInfAndSts", "TxInfAndSts/OrgnlGrpInf")));
+  ISO_CHECK(
+      check_status_common(m, profile, "TxInfAndSts",
+                          group_path(profile, "OrgnlGrpInfAndSts", "TxInfAndSts/OrgnlGrpInf")));
   if (static_cast<size_t>(m.status) >= kTxStatus.size())
     return fail("TxInfAndSts/TxSts", "unknown status");
   if (!m.reason_code.empty() && !is_reason_code(m.reason_code))
@@ -532,11 +536,20 @@ class Writer {
     for (size_t i = 0; i < s.size(); ++i) {
       const char* rep = nullptr;
       switch (s[i]) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '\r': rep = "&#13;"; break;
-        default: continue;
+        case '&':
+          rep = "&amp;";
+          break;
+        case '<':
+          rep = "&lt;";
+          break;
+        case '>':
+          rep = "&gt;";
+          break;
+        case '\r':
+          rep = "&#13;";
+          break;
+        default:
+          continue;
       }
       out_.append(s.data() + start, i - start);
       out_ += rep;
@@ -828,8 +841,8 @@ Result<Parsed> open_message(std::string_view xml, MessageType t, const xsd::Pars
   }
   if (message == nullptr) return Error{"FF01", std::string("Document: missing ") + mi.root};
   if (name_of(message) != mi.root || ns_of(message) != mi.ns)
-    return Error{"FF01", "Document: " + quoted(name_of(message)) + " where " + mi.root +
-                             " was expected"};
+    return Error{"FF01",
+                 "Document: " + quoted(name_of(message)) + " where " + mi.root + " was expected"};
   Parsed p;
   p.doc = std::move(doc.value());
   p.message = message;
@@ -857,8 +870,8 @@ const xmlNode* read_transfer_common(Reader& r, const xmlNode* msg, M& m, Profile
   size_t first = nb.find_first_not_of('0');
   std::string nb_value = first == std::string::npos ? "0" : nb.substr(first);
   if (nb_value != std::to_string(txs)) {
-    r.fail("GrpHdr/NbOfTxs", nb_value + " but the message has " + std::to_string(txs) +
-                                 " CdtTrfTxInf");
+    r.fail("GrpHdr/NbOfTxs",
+           nb_value + " but the message has " + std::to_string(txs) + " CdtTrfTxInf");
     return nullptr;
   }
   if (txs != 1) {
@@ -872,7 +885,8 @@ const xmlNode* read_transfer_common(Reader& r, const xmlNode* msg, M& m, Profile
   if (r.failed()) return nullptr;
   auto method = settlement_method_from_string(mtd);
   if (!method) {
-    r.fail("GrpHdr/SttlmInf/SttlmMtd", enum_error("settlement method", mtd, join(kSettlementMethod)));
+    r.fail("GrpHdr/SttlmInf/SttlmMtd",
+           enum_error("settlement method", mtd, join(kSettlementMethod)));
     return nullptr;
   }
   m.settlement_method = *method;
@@ -916,7 +930,8 @@ const xmlNode* read_transfer_common(Reader& r, const xmlNode* msg, M& m, Profile
   std::string td = tx_date ? r.collapsed(tx_date) : std::string();
   std::string gd = grp_date ? r.collapsed(grp_date) : std::string();
   if (tx_date && grp_date && td != gd)
-    r.fail("CdtTrfTxInf/IntrBkSttlmDt", quoted(td) + " differs from GrpHdr/IntrBkSttlmDt " + quoted(gd));
+    r.fail("CdtTrfTxInf/IntrBkSttlmDt",
+           quoted(td) + " differs from GrpHdr/IntrBkSttlmDt " + quoted(gd));
   m.settlement_date = tx_date ? td : gd;
 
   for (const char* name : {"InstgAgt", "InstdAgt"}) {
@@ -930,7 +945,8 @@ const xmlNode* read_transfer_common(Reader& r, const xmlNode* msg, M& m, Profile
 
   if (const xmlNode* rmt = r.opt(tx, "RmtInf")) {
     size_t n = r.count(rmt, "Ustrd");
-    if (n > 1) r.fail(r.path(rmt) + "/Ustrd", std::to_string(n) + " occurrences (this codec reads one)");
+    if (n > 1)
+      r.fail(r.path(rmt) + "/Ustrd", std::to_string(n) + " occurrences (this codec reads one)");
     m.remittance = r.opt_text(rmt, "Ustrd");
   }
   return r.failed() ? nullptr : tx;
@@ -1020,9 +1036,12 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 
 std::string_view to_string(Profile p) {
   switch (p) {
-    case Profile::samos: return "samos";
-    case Profile::payshap: return "payshap";
-    case Profile::cbpr_plus: return "cbpr_plus";
+    case Profile::samos:
+      return "samos";
+    case Profile::payshap:
+      return "payshap";
+    case Profile::cbpr_plus:
+      return "cbpr_plus";
   }
   return "unknown";
 }
@@ -1169,9 +1188,11 @@ Result<std::string> encode(const StatusRequest& m, Profile profile) {
   Writer w(mi);
   write_status_header(w, m.msg_id, m.creation_date_time, m.instructing_agent, m.instructed_agent);
   const bool group_in_tx = profile == Profile::cbpr_plus;
-  if (!group_in_tx) write_original_group(w, "OrgnlGrpInf", m.original_msg_id, m.original_msg_name_id);
+  if (!group_in_tx)
+    write_original_group(w, "OrgnlGrpInf", m.original_msg_id, m.original_msg_name_id);
   w.open("TxInf");
-  if (group_in_tx) write_original_group(w, "OrgnlGrpInf", m.original_msg_id, m.original_msg_name_id);
+  if (group_in_tx)
+    write_original_group(w, "OrgnlGrpInf", m.original_msg_id, m.original_msg_name_id);
   write_original_tx_ids(w, m);
   w.close("TxInf");
   return w.finish(mi);
@@ -1186,7 +1207,8 @@ Result<std::string> encode(const StatusReport& m, Profile profile) {
   if (!group_in_tx)
     write_original_group(w, "OrgnlGrpInfAndSts", m.original_msg_id, m.original_msg_name_id);
   w.open("TxInfAndSts");
-  if (group_in_tx) write_original_group(w, "OrgnlGrpInf", m.original_msg_id, m.original_msg_name_id);
+  if (group_in_tx)
+    write_original_group(w, "OrgnlGrpInf", m.original_msg_id, m.original_msg_name_id);
   write_original_tx_ids(w, m);
   w.leaf("TxSts", to_string(m.status));
   if (!m.reason_code.empty() || !m.additional_info.empty()) {
@@ -1214,8 +1236,10 @@ Result<CreditTransfer> decode_credit_transfer(std::string_view xml, Profile prof
   std::string chrg = r.req_text(tx, "ChrgBr");
   if (!r.failed()) {
     auto cb = charge_bearer_from_string(chrg);
-    if (!cb) r.fail("CdtTrfTxInf/ChrgBr", enum_error("charge bearer", chrg, join(kChargeBearer)));
-    else m.charge_bearer = *cb;
+    if (!cb)
+      r.fail("CdtTrfTxInf/ChrgBr", enum_error("charge bearer", chrg, join(kChargeBearer)));
+    else
+      m.charge_bearer = *cb;
   }
   m.debtor_name = r.opt_text(r.req(tx, "Dbtr"), "Nm");
   m.debtor_account = r.account(tx, "DbtrAcct");
@@ -1249,7 +1273,8 @@ Result<StatusRequest> decode_status_request(std::string_view xml, Profile profil
   Reader r(msg, info(MessageType::pacs028).ns);
   StatusRequest m;
   read_status_header(r, msg, m);
-  if (r.count(msg, "OrgnlGrpInf") > 1) r.fail("OrgnlGrpInf", "more than one (this codec reads one)");
+  if (r.count(msg, "OrgnlGrpInf") > 1)
+    r.fail("OrgnlGrpInf", "more than one (this codec reads one)");
   const xmlNode* tx = only_transaction(r, msg, "TxInf");
   read_original_group(r, msg, "OrgnlGrpInf", tx, m);
   read_original_tx_ids(r, tx, m);
@@ -1272,8 +1297,10 @@ Result<StatusReport> decode_status_report(std::string_view xml, Profile profile,
   std::string sts = r.req_text(tx, "TxSts");
   if (!r.failed()) {
     auto s = tx_status_from_string(sts);
-    if (!s) r.fail("TxInfAndSts/TxSts", enum_error("status", sts, join(kTxStatus)));
-    else m.status = *s;
+    if (!s)
+      r.fail("TxInfAndSts/TxSts", enum_error("status", sts, join(kTxStatus)));
+    else
+      m.status = *s;
   }
   if (const xmlNode* rsn_inf = r.opt(tx, "StsRsnInf")) {
     if (const xmlNode* rsn = r.opt(rsn_inf, "Rsn")) {

@@ -63,9 +63,9 @@ enum class SettlementMethod : uint8_t { inda, inga, cove, clrg };
 enum class TxStatus : uint8_t { actc, accp, acsp, acsc, acwc, pdng, rjct };
 
 std::string_view to_string(Profile p);
-std::string_view to_string(ChargeBearer c);       // "DEBT", ...
-std::string_view to_string(SettlementMethod m);   // "CLRG", ...
-std::string_view to_string(TxStatus s);           // "ACSC", ...
+std::string_view to_string(ChargeBearer c);      // "DEBT", ...
+std::string_view to_string(SettlementMethod m);  // "CLRG", ...
+std::string_view to_string(TxStatus s);          // "ACSC", ...
 std::optional<ChargeBearer> charge_bearer_from_string(std::string_view s);
 std::optional<SettlementMethod> settlement_method_from_string(std::string_view s);
 std::optional<TxStatus> tx_status_from_string(std::string_view s);
@@ -96,22 +96,22 @@ struct CreditTransfer {
   std::string msg_id;              // GrpHdr/MsgId, 1..35
   std::string creation_date_time;  // GrpHdr/CreDtTm, e.g. "2025-01-01T10:00:00+02:00"
   SettlementMethod settlement_method = SettlementMethod::clrg;
-  std::string settlement_date;     // CdtTrfTxInf/IntrBkSttlmDt "YYYY-MM-DD"; optional
-  std::string instr_id;            // PmtId/InstrId; optional
-  std::string end_to_end_id;       // PmtId/EndToEndId, 1..35
-  std::string tx_id;               // PmtId/TxId; optional
-  std::string uetr;                // PmtId/UETR, lower-case UUID v4; optional
-  Money amount;                    // IntrBkSttlmAmt
+  std::string settlement_date;  // CdtTrfTxInf/IntrBkSttlmDt "YYYY-MM-DD"; optional
+  std::string instr_id;         // PmtId/InstrId; optional
+  std::string end_to_end_id;    // PmtId/EndToEndId, 1..35
+  std::string tx_id;            // PmtId/TxId; optional
+  std::string uetr;             // PmtId/UETR, lower-case UUID v4; optional
+  Money amount;                 // IntrBkSttlmAmt
   ChargeBearer charge_bearer = ChargeBearer::slev;
   std::optional<Agent> instructing_agent;  // CdtTrfTxInf/InstgAgt
   std::optional<Agent> instructed_agent;   // CdtTrfTxInf/InstdAgt
-  std::string debtor_name;         // Dbtr/Nm, 1..140
-  Account debtor_account;          // DbtrAcct
-  Agent debtor_agent;              // DbtrAgt
-  Agent creditor_agent;            // CdtrAgt
-  std::string creditor_name;       // Cdtr/Nm, 1..140
-  Account creditor_account;        // CdtrAcct
-  std::string remittance;          // RmtInf/Ustrd, 1..140; optional
+  std::string debtor_name;                 // Dbtr/Nm, 1..140
+  Account debtor_account;                  // DbtrAcct
+  Agent debtor_agent;                      // DbtrAgt
+  Agent creditor_agent;                    // CdtrAgt
+  std::string creditor_name;               // Cdtr/Nm, 1..140
+  Account creditor_account;                // CdtrAcct
+  std::string remittance;                  // RmtInf/Ustrd, 1..140; optional
 };
 
 // pacs.009.001.08 with one CdtTrfTxInf: debtor and creditor are institutions.
@@ -122,16 +122,16 @@ struct FiCreditTransfer {
   std::string settlement_date;  // optional
   std::string instr_id;         // optional
   std::string end_to_end_id;
-  std::string tx_id;            // optional
-  std::string uetr;             // optional
+  std::string tx_id;  // optional
+  std::string uetr;   // optional
   Money amount;
   std::optional<Agent> instructing_agent;
   std::optional<Agent> instructed_agent;
-  Agent debtor;                          // Dbtr
-  std::optional<Agent> debtor_agent;     // DbtrAgt
-  std::optional<Agent> creditor_agent;   // CdtrAgt
-  Agent creditor;                        // Cdtr
-  std::string remittance;                // RmtInf/Ustrd; optional
+  Agent debtor;                         // Dbtr
+  std::optional<Agent> debtor_agent;    // DbtrAgt
+  std::optional<Agent> creditor_agent;  // CdtrAgt
+  Agent creditor;                       // Cdtr
+  std::string remittance;               // RmtInf/Ustrd; optional
 };
 
 // pacs.028.001.03 asking for the status of one original transaction.
@@ -156,13 +156,13 @@ struct StatusReport {
   std::optional<Agent> instructed_agent;   // GrpHdr/InstdAgt
   std::string original_msg_id;
   std::string original_msg_name_id;
-  std::string original_instr_id;           // optional
+  std::string original_instr_id;  // optional
   std::string original_end_to_end_id;
-  std::string original_tx_id;              // optional
-  std::string original_uetr;               // optional
+  std::string original_tx_id;  // optional
+  std::string original_uetr;   // optional
   TxStatus status = TxStatus::pdng;
-  std::string reason_code;                 // StsRsnInf/Rsn/Cd, 4 chars; required for RJCT
-  std::string additional_info;             // StsRsnInf/AddtlInf, 1..105; optional
+  std::string reason_code;      // StsRsnInf/Rsn/Cd, 4 chars; required for RJCT
+  std::string additional_info;  // StsRsnInf/AddtlInf, 1..105; optional
 };
 
 bool operator==(const Agent& a, const Agent& b);
