@@ -15,6 +15,7 @@ namespace {
 using namespace sagas;
 
 std::string account_number(uint32_t i) { return std::to_string(4000000000u + i); }
+std::string usd_account_number(uint32_t i) { return std::to_string(9000000000u + i); }
 
 }  // namespace
 
@@ -33,6 +34,25 @@ PaymentInstruction driver_payment(const DriverOptions& o, uint64_t i) {
   p.remittance = "Invoice " + std::to_string(i);
   uint64_t u = rng.uniform(10);
   p.urgency = u < 6 ? Urgency::normal : u < 8 ? Urgency::urgent : Urgency::instant;
+  if (o.rail_mix) {
+    uint64_t k = rng.uniform(100);
+    if (k < 3) {
+      p.amount.amount_minor = 500'000'001 + static_cast<int64_t>(rng.uniform(1'000'000));
+    } else if (k < 6) {
+      p.urgency = Urgency::instant;
+      p.amount.amount_minor = 1 + static_cast<int64_t>(rng.uniform(5'000'000));
+      p.creditor.account_number.clear();
+      p.creditor.branch_code.clear();
+      p.creditor.proxy = "08" + std::to_string(10'000'000 + rng.uniform(89'999'999)) + "@fnb";
+    } else if (k < 9) {
+      p.amount.currency = "USD";
+      p.debtor.account_number = usd_account_number(static_cast<uint32_t>(rng.uniform(o.accounts)));
+      p.creditor.account_number.clear();
+      p.creditor.branch_code.clear();
+      p.creditor.iban = "DE89370400440532013000";
+      p.creditor.bic = "COBADEFFXXX";
+    }
+  }
   if (rng.chance_ppm(o.invalid_ppm)) p.creditor.account_number = "12AB";
   if (rng.chance_ppm(o.blocked_ppm)) p.creditor.name = kDriverBlockedName;
   return p;
@@ -45,6 +65,14 @@ void Driver::on_done(const PaymentDone& done) {
   cv_.notify_all();
 }
 
+std::map<std::string, int64_t> funded_by_currency(const DriverOptions& o) {
+  std::map<std::string, int64_t> f;
+  f["ZAR"] = 2 * (static_cast<int64_t>(o.poor_accounts) * 1'000 +
+                  static_cast<int64_t>(o.accounts - o.poor_accounts) * o.opening_balance_minor);
+  if (o.rail_mix) f["USD"] = 2 * static_cast<int64_t>(o.accounts) * o.opening_balance_minor;
+  return f;
+}
+
 void Driver::fund_accounts(Engine& engine) {
   const DriverOptions& o = options_;
   engine.with_store([&o](Store& store) {
@@ -54,6 +82,10 @@ void Driver::fund_accounts(Engine& engine) {
         if (store.account(id)) continue;
         int64_t balance = i < o.poor_accounts ? 1'000 : o.opening_balance_minor;
         store.create_account(id, "ZAR", balance);
+        if (o.rail_mix) {
+          std::string usd = std::string(tenant) + "/" + usd_account_number(i);
+          if (!store.account(usd)) store.create_account(usd, "USD", o.opening_balance_minor);
+        }
       }
   });
 }

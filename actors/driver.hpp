@@ -30,7 +30,13 @@ struct DriverOptions {
   int64_t max_amount_minor = 5'000'000;
   int64_t wait_timeout_ms = 120'000;
   bool print_accepted = false;  // print "accepted <payment id>" on stdout as each 202-equivalent arrives
+  // Also send payments for every rail: 3% above R5m (SAMOS), 3% to a ShapID
+  // (PayShap), 3% in USD from USD accounts (SWIFT).
+  bool rail_mix = false;
 };
+
+// What the driver funded, per currency (for the conservation check).
+std::map<std::string, int64_t> funded_by_currency(const DriverOptions& o);
 
 struct DriverReport {
   uint64_t sent = 0;

@@ -61,10 +61,28 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   e->journal_ = spawn_journal(*e->system_, std::move(store.value()), e->config_.journal_max_batch);
   e->scheduler_ = std::make_unique<ActorScheduler>(*e->system_);
   Engine* self = e.get();
-  e->rail_ = std::make_unique<clearing::SimulatedRail>(
-      e->config_.rail, *e->scheduler_, [self](clearing::RailResponse r) {
-        caf::anon_send(self->shard_for(r.payment_id), rail_atom::value, std::move(r));
-      });
+  clearing::ResponseSink sink = [self](clearing::RailResponse r) {
+    caf::anon_send(self->shard_for(r.payment_id), rail_atom::value, std::move(r));
+  };
+  if (e->config_.rails) {
+    try {
+      auto pools = std::make_unique<clearing::RailPools>(
+          *e->system_, clearing::rail_setups(*e->config_.rails), e->clock_, sink);
+      e->pools_ = pools.get();
+      e->rail_ = std::move(pools);
+      // Give the connections a moment, so the first payments do not meet a
+      // rail that is merely still connecting (bounded: an unreachable rail
+      // is the breaker's business).
+      e->pools_->wait_connected(std::chrono::seconds(2));
+    } catch (const std::invalid_argument& bad) {
+      return Error{"config", bad.what()};
+    }
+    e->common_.rail_available = [pools = e->pools_](clearing::Rail r) {
+      return pools->has(r) && pools->breaker_state(r) != clearing::BreakerState::open;
+    };
+  } else {
+    e->rail_ = std::make_unique<clearing::SimulatedRail>(e->config_.rail, *e->scheduler_, sink);
+  }
   e->common_.definition = &e->definition_;
   e->common_.journal = &e->journal_;
   e->common_.clearing = e->rail_.get();
@@ -115,6 +133,7 @@ Engine::~Engine() {
   for (auto& s : shards_) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   for (auto& t : timers_) caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(journal_, caf::exit_reason::user_shutdown);
+  if (pools_) pools_->stop();
   system_->await_all_actors_done();
   rail_.reset();
   scheduler_.reset();

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "clearing/rails.hpp"
 #include "clearing/sim_rail.hpp"
 #include "sagas/messages.hpp"
 #include "sagas/payment_saga.hpp"
@@ -39,7 +40,10 @@ struct EngineConfig {
   sagas::StoreOptions store;
   sagas::PaymentSagaConfig saga;
   ScreeningConfig screening;
-  clearing::SimRailConfig rail;
+  clearing::SimRailConfig rail;  // the in-process simulated rail, used when `rails` is empty
+  // The rail adapters (pools, breakers, codecs) and where their rails are;
+  // empty: every rail is the in-process simulated rail.
+  std::optional<clearing::RailsConfig> rails;
   size_t shards = 4;
   uint64_t max_active_per_shard = 10'000;
   uint32_t max_restarts = 3;
@@ -89,6 +93,8 @@ class Engine {
   const caf::actor& shard_for(const std::string& payment_id) const;
   caf::actor_system& system();
   const Clock& clock() const { return clock_; }
+  // The rail adapters, or nullptr when the simulated rail stands in.
+  const clearing::RailPools* rail_pools() const { return pools_; }
 
  private:
   explicit Engine(EngineConfig config);
@@ -103,7 +109,8 @@ class Engine {
   std::vector<caf::actor> shards_;
   std::vector<caf::actor> timers_;  // one shard timer per shard
   std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<clearing::SimulatedRail> rail_;
+  std::unique_ptr<clearing::Clearing> rail_;
+  clearing::RailPools* pools_ = nullptr;  // rail_ when the adapters are in use
   sagas::SagaDefinition<sagas::PaymentContext> definition_;
   sagas::PaymentActorDeps common_;
   std::vector<std::unique_ptr<Screener>> screeners_;

@@ -2,14 +2,20 @@
 //   payengine demo            run a few hundred payments on the embedded defaults and summarise
 //   payengine run             drive synthetic payments against a database (crash-recovery harness)
 //   payengine bench sagas     end-to-end saga throughput against the raw SQLite ceiling
+//   payengine bench clearing  throughput through each rail adapter against railsim
+//   payengine railsim         play one rail's counterpart on a port
 #include <CLI/CLI.hpp>
+
+#include <signal.h>
 
 #include <filesystem>
 #include <iostream>
 
 #include "actors/bench.hpp"
+#include "actors/bench_clearing.hpp"
 #include "actors/driver.hpp"
 #include "actors/engine.hpp"
+#include "clearing/rails.hpp"
 
 using namespace payengine;
 
@@ -28,6 +34,7 @@ struct CommonFlags {
   uint32_t silent_ppm = 0;
   size_t shards = 4;
   uint64_t max_active = 10'000;
+  std::string rails = "sim";  // sim: the in-process simulated rail; railsim: adapters + railsims
 };
 
 void add_engine_flags(CLI::App* cmd, CommonFlags& f) {
@@ -44,6 +51,33 @@ void add_engine_flags(CLI::App* cmd, CommonFlags& f) {
   cmd->add_option("--silent-ppm", f.silent_ppm, "payments the simulated rail never answers, per million");
   cmd->add_option("--shards", f.shards, "saga supervisors");
   cmd->add_option("--max-active", f.max_active, "admission cap per shard");
+  cmd->add_option("--rails", f.rails,
+                  "sim: one in-process simulated rail; railsim: the five rail adapters over TCP "
+                  "to a railsim per rail started in this process")
+      ->check(CLI::IsMember({"sim", "railsim"}));
+}
+
+// The five railsims (when --rails railsim), started before the engine.
+std::unique_ptr<clearing::EmbeddedRailsims> start_railsims(const CommonFlags& f, EngineConfig& c) {
+  if (f.rails != "railsim") return nullptr;
+  clearing::RailsimOptions o;
+  o.seed = f.seed;
+  o.admin = false;
+  o.faults.latency_min_ms = f.rail_min_latency_ms;
+  o.faults.latency_max_ms = f.rail_max_latency_ms;
+  o.faults.reject_ppm = f.reject_ppm;
+  o.faults.error_ppm = f.transient_ppm;
+  o.faults.timeout_ppm = f.silent_ppm;
+  auto sims = clearing::EmbeddedRailsims::start(o);
+  if (!sims) {
+    std::cerr << "payengine: railsim: " << sims.error().message << "\n";
+    std::exit(2);
+  }
+  clearing::RailsConfig rails = clearing::default_rails_config();
+  (*sims)->apply_ports(rails);
+  rails.eft.cycle_interval_ms = 200;  // demo cycles: every 200 ms, not at the day's cut-offs
+  c.rails = rails;
+  return std::move(*sims);
 }
 
 EngineConfig engine_config(const CommonFlags& f) {
@@ -66,9 +100,11 @@ EngineConfig engine_config(const CommonFlags& f) {
 
 int run_command(const CommonFlags& f, DriverOptions d, bool human) {
   d.seed = f.seed;
+  d.rail_mix = f.rails == "railsim";
   Driver driver(d);
   EngineConfig cfg = engine_config(f);
   cfg.on_done = [&driver](const sagas::PaymentDone& done) { driver.on_done(done); };
+  auto railsims = start_railsims(f, cfg);
   auto engine = Engine::start(cfg);
   if (!engine) {
     std::cerr << "payengine: cannot open " << f.db << ": " << engine.error().message << "\n";
@@ -82,6 +118,16 @@ int run_command(const CommonFlags& f, DriverOptions d, bool human) {
   driver.fund_accounts(*engine.value());
   DriverReport r = driver.run(*engine.value());
   auto stats = engine.value()->total_stats();
+  std::string rail_summary;
+  if (const auto* pools = engine.value()->rail_pools()) {
+    for (clearing::Rail rail : clearing::kAllRails) {
+      const auto& s = pools->stats(rail);
+      rail_summary += "  " + std::string(clearing::to_string(rail)) + ": " + std::to_string(s.submitted.load()) +
+                      " frames sent, " + std::to_string(s.answered.load()) + " answered, " +
+                      std::to_string(s.timeouts.load()) + " timeouts, breaker " +
+                      std::string(clearing::to_string(pools->breaker_state(rail))) + "\n";
+    }
+  }
   engine.value().reset();
   if (!human) {
     std::cout << report_json(r) << "\n";
@@ -94,18 +140,17 @@ int run_command(const CommonFlags& f, DriverOptions d, bool human) {
   for (const auto& [state, n] : r.by_state) std::cout << "  " << state << ": " << n << "\n";
   std::cout << "\nreasons for payments that did not complete:\n";
   for (const auto& [reason, n] : r.by_reason) std::cout << "  " << reason << ": " << n << "\n";
-  const int64_t funded = 2 * (static_cast<int64_t>(d.poor_accounts) * 1'000 +
-                              static_cast<int64_t>(d.accounts - d.poor_accounts) * d.opening_balance_minor);
+  const auto funded = funded_by_currency(d);
   std::cout << "\nledger: total balance";
   for (const auto& [ccy, total] : r.balance_by_currency) std::cout << " " << ccy << " " << total;
-  std::cout << " minor units (funded with ZAR " << funded << ": "
-            << (r.balance_by_currency.size() == 1 && r.balance_by_currency.begin()->second == funded
-                    ? "conserved"
-                    : "NOT CONSERVED")
-            << "), " << r.held_minor << " still held (in_doubt payments)\n";
+  std::cout << " minor units (funded with";
+  for (const auto& [ccy, total] : funded) std::cout << " " << ccy << " " << total;
+  std::cout << ": " << (r.balance_by_currency == funded ? "conserved" : "NOT CONSERVED") << "), "
+            << r.held_minor << " still held (in_doubt payments)\n";
   std::cout << "supervisors: " << stats.spawned << " payment actors spawned, " << stats.restarted
             << " restarted, " << stats.passivated << " passivated, " << stats.overloaded
             << " initiates refused by admission control\n";
+  if (!rail_summary.empty()) std::cout << "rails (adapters over TCP to railsim):\n" << rail_summary;
   std::cout << "journal: " << f.db << "\n";
   return r.open_sagas == 0 ? 0 : 1;
 }
@@ -117,6 +162,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   CommonFlags demo_flags;
+  demo_flags.rails = "railsim";  // the demo shows the real adapters
   DriverOptions demo_opts;
   auto* demo = app.add_subcommand("demo", "run a few hundred payments on the embedded defaults");
   add_engine_flags(demo, demo_flags);
@@ -145,14 +191,63 @@ int main(int argc, char** argv) {
   bench_sagas->add_option("--shards", bench_opts.shards, "saga supervisors");
   bench_sagas->add_option("--workers", bench_opts.workers, "CAF scheduler threads (0: cores - 1, at least 1)");
 
+  BenchClearingOptions clearing_opts;
+  auto* bench_clearing = bench->add_subcommand("clearing", "throughput through each rail adapter against railsim");
+  bench_clearing->add_option("--payments", clearing_opts.payments, "payments per rail and run");
+  bench_clearing->add_option("--window", clearing_opts.window, "submissions in flight");
+  bench_clearing->add_option("--workers", clearing_opts.workers, "workers per pool");
+  bench_clearing->add_option("--rail", clearing_opts.rail, "one rail only (SAMOS, EFT, RTC, PAYSHAP, SWIFT)");
+
+  clearing::RailsimOptions sim_opts;
+  std::string sim_rail, sim_faults;
+  auto* railsim = app.add_subcommand("railsim", "play one rail's counterpart over loopback TCP");
+  railsim->add_option("--rail", sim_rail, "SAMOS, EFT, RTC, PAYSHAP or SWIFT")
+      ->required()
+      ->check(CLI::IsMember({"SAMOS", "EFT", "RTC", "PAYSHAP", "SWIFT"}));
+  railsim->add_option("--port", sim_opts.port, "rail port on 127.0.0.1 (0: any)");
+  railsim->add_option("--admin-port", sim_opts.admin_port, "admin HTTP port on 127.0.0.1 (0: any)");
+  railsim->add_option("--seed", sim_opts.seed, "seed for its decisions");
+  railsim->add_option("--faults", sim_faults, "initial faults as JSON (see GET /faults)");
+  railsim->add_option("--xsd-dir", sim_opts.xsd_dir, "validate ISO 20022 messages against these XSDs");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (railsim->parsed()) {
+    sim_opts.rail = *clearing::rail_from_string(sim_rail);
+    if (!sim_faults.empty()) {
+      auto f = clearing::faults_from_json(sim_faults, sim_opts.faults);
+      if (!f) {
+        std::cerr << "payengine railsim: --faults: " << f.error().message << "\n";
+        return 2;
+      }
+      sim_opts.faults = *f;
+    }
+    // Block the stop signals before any thread starts, then wait for one.
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+    clearing::net::IoThread io;
+    auto sim = clearing::Railsim::start(io.context(), sim_opts);
+    if (!sim) {
+      std::cerr << "payengine railsim: " << sim.error().message << "\n";
+      return 2;
+    }
+    std::cout << "railsim " << sim_rail << " listening on 127.0.0.1:" << (*sim)->port()
+              << " admin http://127.0.0.1:" << (*sim)->admin_port() << "/faults" << std::endl;
+    int sig = 0;
+    sigwait(&stop, &sig);
+    return 0;
+  }
+  if (bench_clearing->parsed()) return run_bench_clearing(clearing_opts);
 
   if (demo->parsed()) {
     if (demo_flags.db.empty()) {
       demo_flags.db = (std::filesystem::temp_directory_path() / "payengine-demo.db").string();
       for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(demo_flags.db + suffix);
     }
-    return run_command(demo_flags, demo_opts, true);
+    return run_command(demo_flags, demo_opts, true);  // --rails railsim by default (below)
   }
   if (run->parsed()) {
     if (run_flags.db.empty()) {

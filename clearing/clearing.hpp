@@ -52,8 +52,10 @@ class Clearing {
   virtual ~Clearing() = default;
   // Hands a payment to its rail. Thread-safe. Never blocks.
   virtual void submit(const SubmitRequest& request) = 0;
-  // Asks the rail for a payment's status (answers: final or unknown).
-  virtual void query(const std::string& payment_id, Rail rail, uint32_t attempt) = 0;
+  // Asks the rail for a payment's status (answers: final or unknown). The
+  // request is the submission being asked about (a rail may need its fields
+  // to build the query), with the query's attempt number.
+  virtual void query(const SubmitRequest& request) = 0;
 };
 
 }  // namespace payengine::clearing

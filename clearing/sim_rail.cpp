@@ -75,7 +75,10 @@ void SimulatedRail::submit(const SubmitRequest& request) {
   send_later(latency, std::move(r));
 }
 
-void SimulatedRail::query(const std::string& payment_id, Rail rail, uint32_t attempt) {
+void SimulatedRail::query(const SubmitRequest& request) {
+  const std::string& payment_id = request.payment_id;
+  const Rail rail = request.rail;
+  const uint32_t attempt = request.attempt;
   queries_.fetch_add(1, std::memory_order_relaxed);
   RailResponse r;
   r.payment_id = payment_id;

@@ -32,7 +32,7 @@ class SimulatedRail final : public Clearing {
   SimulatedRail(SimRailConfig config, Scheduler& scheduler, ResponseSink sink);
 
   void submit(const SubmitRequest& request) override;
-  void query(const std::string& payment_id, Rail rail, uint32_t attempt) override;
+  void query(const SubmitRequest& request) override;
 
   uint64_t submissions() const { return submissions_.load(); }
   uint64_t queries() const { return queries_.load(); }

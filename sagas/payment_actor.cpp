@@ -27,6 +27,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
     ctx_.screener = deps_.screener;
     ctx_.screener_lock = deps_.screener_lock;
     ctx_.clearing = common_.clearing;
+    ctx_.rail_available = common_.rail_available;
     ctx_.clock = common_.clock;
     if (common_.fault)
       ctx_.fault = [f = &common_.fault, id = id_](const std::string& step, uint32_t attempt) {

@@ -32,6 +32,7 @@ struct PaymentActorDeps {
   const SagaDefinition<PaymentContext>* definition = nullptr;
   caf::actor* journal = nullptr;
   clearing::Clearing* clearing = nullptr;
+  clearing::RailAvailable rail_available;  // breaker states for routing; empty: all up
   const Clock* clock = nullptr;
   uint64_t seed = 1;
   int64_t passivate_idle_ms = 30'000;  // idle this long with a deadline further away: passivate

@@ -119,7 +119,7 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
   route.action = [routing = cfg.routing](PaymentContext& c,
                                          uint32_t attempt) -> std::optional<StepOutcome> {
     if (auto f = injected(c, "route", attempt)) return f;
-    auto rail = clearing::route(c.instruction, routing);
+    auto rail = clearing::route(c.instruction, routing, c.clock->now_ms(), c.rail_available);
     if (!rail) return business(rail.error().code, rail.error().message);
     return StepOutcome::success("{\"rail\":\"" + std::string(clearing::to_string(*rail)) + "\"}");
   };
@@ -135,6 +135,10 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
   submit.timeout_ms = cfg.submit_timeout_ms;
   submit.timeout_reason = "AB06";
   submit.on_timeout_exhausted = OnTimeoutExhausted::in_doubt;
+  submit.timeout_for = [cfg](const PaymentContext& c) {
+    int64_t t = c.rail ? cfg.submit_timeout_ms_by_rail[static_cast<size_t>(*c.rail)] : 0;
+    return t > 0 ? t : cfg.submit_timeout_ms;
+  };
   submit.retry.max_attempts = cfg.submit_attempts;
   submit.retry.initial_backoff_ms = cfg.backoff_initial_ms;
   submit.retry.max_backoff_ms = cfg.backoff_max_ms;
@@ -168,6 +172,10 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
   await.timeout_ms = cfg.await_timeout_ms;
   await.timeout_reason = "AB05";
   await.on_timeout_exhausted = OnTimeoutExhausted::in_doubt;
+  await.timeout_for = [cfg](const PaymentContext& c) {
+    int64_t t = c.rail ? cfg.await_timeout_ms_by_rail[static_cast<size_t>(*c.rail)] : 0;
+    return t > 0 ? t : cfg.await_timeout_ms;
+  };
   await.retry.max_attempts = cfg.await_attempts;
   await.retry.initial_backoff_ms = cfg.backoff_initial_ms;
   await.retry.max_backoff_ms = cfg.backoff_max_ms;
@@ -181,7 +189,14 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
                                      uint32_t attempt) -> std::optional<StepOutcome> {
     if (auto f = injected(c, "await", attempt)) return f;
     if (auto done = poll(c)) return done;
-    if (attempt > 1) c.clearing->query(c.payment_id, *c.rail, attempt);
+    if (attempt > 1) {
+      clearing::SubmitRequest req;
+      req.payment_id = c.payment_id;
+      req.attempt = attempt;
+      req.rail = *c.rail;
+      req.instruction = &c.instruction;
+      c.clearing->query(req);
+    }
     return std::nullopt;
   };
   def.steps.push_back(std::move(await));

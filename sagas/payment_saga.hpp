@@ -15,6 +15,7 @@
 //   notify    the final public event                            -> completed
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -37,6 +38,11 @@ struct PaymentSagaConfig {
   uint32_t await_attempts = 3;  // the first waits, later ones query the rail first
   int64_t backoff_initial_ms = 50;
   int64_t backoff_max_ms = 2'000;
+  // Per rail, replacing the timeouts above when set (> 0): how long a rail
+  // may take to acknowledge, and to give its final status. EFT finals come
+  // with the next cycle's unpaids, SWIFT's from a correspondent abroad.
+  std::array<int64_t, 5> submit_timeout_ms_by_rail{};
+  std::array<int64_t, 5> await_timeout_ms_by_rail{};
   clearing::RoutingConfig routing;
 };
 
@@ -57,6 +63,7 @@ struct PaymentContext {
   Screener* screener = nullptr;
   std::mutex* screener_lock = nullptr;  // set when the screener is shared across threads
   clearing::Clearing* clearing = nullptr;
+  clearing::RailAvailable rail_available;  // breaker states; empty: every rail is up
   const Clock* clock = nullptr;
 
   // Test hook: when set and it returns an outcome for (step, attempt), that

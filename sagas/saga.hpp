@@ -107,6 +107,9 @@ struct StepDef {
   Apply apply;
   RetryPolicy retry;
   int64_t timeout_ms = 0;  // 0: no timeout
+  // Optional: the timeout as a function of the context (e.g. per rail). It
+  // must depend only on journaled state, so recovery arms the same deadline.
+  std::function<int64_t(const Ctx&)> timeout_for;
   std::string timeout_reason = "AB06";
   OnTimeoutExhausted on_timeout_exhausted = OnTimeoutExhausted::compensate;
   std::string state_on_success;  // state journaled when the step succeeds ("" keeps it)
@@ -240,6 +243,10 @@ class SagaRun {
   bool done() const { return p_.phase == SagaProgress::Phase::done; }
   // The deadline of the pending attempt, or 0.
   int64_t deadline_ms() const;
+  // A step's timeout for this saga (timeout_for, else timeout_ms).
+  int64_t timeout_of(const StepDef<Ctx>& step) const {
+    return step.timeout_for ? step.timeout_for(ctx_) : step.timeout_ms;
+  }
   const std::string& id() const { return id_; }
   // Name of the current step (forward or compensating), or "".
   std::string current_step() const;

@@ -25,7 +25,7 @@ std::string SagaRun<Ctx>::current_step() const {
 template <class Ctx>
 int64_t SagaRun<Ctx>::deadline_ms() const {
   if (!pending_ || compensating_ || p_.step >= def_.steps.size()) return 0;
-  int64_t t = def_.steps[p_.step].timeout_ms;
+  int64_t t = timeout_of(def_.steps[p_.step]);
   return t > 0 ? p_.started_ms + t : 0;
 }
 
@@ -220,7 +220,7 @@ void SagaRun<Ctx>::begin_attempt() {
   p_.phase = SagaProgress::Phase::forward;
   pending_ = true;
   compensating_ = false;
-  if (step.timeout_ms > 0) arm(p_.started_ms + step.timeout_ms);
+  if (int64_t t = timeout_of(step); t > 0) arm(p_.started_ms + t);
   else timer_id_ = 0;
   if (killpoints_armed()) killpoint(("saga.action." + step.name).c_str());
   std::optional<StepOutcome> out = step.action(ctx_, p_.attempt);
@@ -475,7 +475,7 @@ void SagaRun<Ctx>::on_timer(uint64_t timer_id) {
     const StepDef<Ctx>& step = def_.steps[p_.step];
     handle(StepOutcome::failure(ErrorKind::timeout, step.timeout_reason,
                                 step.name + " had no outcome within " +
-                                    std::to_string(step.timeout_ms) + " ms"));
+                                    std::to_string(timeout_of(step)) + " ms"));
   }
 }
 
