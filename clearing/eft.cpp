@@ -142,11 +142,14 @@ class EftProtocol final : public RailProtocol {
       if (!ack) return ack.error();
       const auto* ids = batches_.find(batch_key(ack->user_code, ack->generation));
       if (!ids) return std::vector<Inbound>{};
+      // The batch file is one call to the rail: the breaker counts its
+      // outcome once (the first credit's), not once per credit.
       std::vector<Inbound> out;
       for (const auto& id : *ids) {
         Inbound in;
         in.response.payment_id = id;
         in.response.rail = Rail::eft;
+        if (!out.empty()) in.verdict = Verdict::ignored;
         if (ack->status == "ACCEPTED") {
           in.response.kind = RailResponse::Kind::ack;
           in.response.detail = "in batch " + ack->user_code + "/" + std::to_string(ack->generation);
@@ -154,12 +157,12 @@ class EftProtocol final : public RailProtocol {
           in.response.kind = RailResponse::Kind::final;
           in.response.reason_code = std::string(reason::FF01);
           in.response.detail = "batch file rejected: " + ack->code + " " + ack->message;
-          in.verdict = Verdict::ignored;
+          in.verdict = Verdict::ignored;  // our file was wrong, the rail is fine
         } else {
           in.response.kind = RailResponse::Kind::error;
           in.response.reason_code = std::string(reason::AB09);
           in.response.detail = "clearing house could not process the batch";
-          in.verdict = Verdict::failure;
+          if (out.empty()) in.verdict = Verdict::failure;
         }
         out.push_back(std::move(in));
       }

@@ -343,7 +343,11 @@ class MxCounterpart final : public Counterpart {
   Handled handle(std::string_view frame, int64_t now_ms, const RailsimFaults& faults) override {
     Handled h;
     if (config_.proxy_directory && !looks_like_xml(frame)) return lookup(frame);
-    auto type = mx::peek_message_type(frame);
+    // The decoders check the namespace and root themselves: a cheap look at
+    // the head picks the decoder, the full peek (a second parse) runs only
+    // when the head names none of the four.
+    auto type = sniff(frame);
+    if (!type) type = mx::peek_message_type(frame);
     if (!type) return malformed(frame, now_ms, type.error().message);
     switch (*type) {
       case mx::MessageType::pacs008: {
@@ -396,6 +400,16 @@ class MxCounterpart final : public Counterpart {
     mx::TxStatus status = mx::TxStatus::acsc;
     std::string reason_code;
   };
+
+  static Result<mx::MessageType> sniff(std::string_view frame) {
+    std::string_view head = frame.substr(0, 512);
+    for (auto t : {mx::MessageType::pacs008, mx::MessageType::pacs009, mx::MessageType::pacs028,
+                   mx::MessageType::pacs002}) {
+      std::string quoted = "\"" + std::string(mx::namespace_uri(t)) + "\"";
+      if (head.find(quoted) != std::string_view::npos) return t;
+    }
+    return Error{std::string(reason::FF01), "no ISO 20022 namespace in the document head"};
+  }
 
   static std::string key_of(const std::string& tx_id, const std::string& uetr) {
     return tx_id.empty() ? uetr : tx_id;
