@@ -47,6 +47,14 @@ Engine::Engine(EngineConfig config)
                                       static_cast<uint64_t>(getpid())) {}
 
 Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
+  if (config.rails) {
+    for (size_t r = 0; r < 5; ++r) {
+      if (config.saga.submit_timeout_ms_by_rail[r] == 0)
+        config.saga.submit_timeout_ms_by_rail[r] = config.rails->ack_timeout_ms[r];
+      if (config.saga.await_timeout_ms_by_rail[r] == 0)
+        config.saga.await_timeout_ms_by_rail[r] = config.rails->final_timeout_ms[r];
+    }
+  }
   auto store = Store::open(config.store);
   if (!store) return store.error();
   std::unique_ptr<Engine> e(new Engine(std::move(config)));

@@ -397,7 +397,7 @@ class MxCounterpart final : public Counterpart {
 
  private:
   struct Decision {
-    mx::TxStatus status = mx::TxStatus::acsc;
+    mx::TxStatus status = mx::TxStatus::acsc;  // pdng: acknowledged, never decided
     std::string reason_code;
   };
 
@@ -448,7 +448,9 @@ class MxCounterpart final : public Counterpart {
     if (const Decision* known = decided_.find(key)) {
       d = *known;  // a resubmission: the same answer, never a second settlement
     } else {
-      if (config_.amount_cap_minor > 0 && amount.amount_minor > config_.amount_cap_minor) {
+      if (fate_rejects(seed_ ^ 0x9e9du, key, faults.pending_ppm)) {
+        d.status = mx::TxStatus::pdng;
+      } else if (config_.amount_cap_minor > 0 && amount.amount_minor > config_.amount_cap_minor) {
         d.status = mx::TxStatus::rjct;
         d.reason_code = std::string(reason::AM02);
       } else if (fate_rejects(seed_, key, faults.reject_ppm)) {
@@ -459,6 +461,11 @@ class MxCounterpart final : public Counterpart {
       decided_.put(key, d);
     }
     mx::StatusReport r = report_base(msg_id, name_id, e2e, tx_id, uetr, now_ms);
+    if (d.status == mx::TxStatus::pdng) {  // acknowledged; the decision never comes
+      r.status = config_.ack_then_final ? mx::TxStatus::actc : mx::TxStatus::pdng;
+      h.answers.push_back(Answer{encode_report(r), false, 0});
+      return h;
+    }
     if (config_.ack_then_final) {
       mx::StatusReport ack = r;
       ack.status = mx::TxStatus::actc;

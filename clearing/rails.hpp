@@ -26,6 +26,13 @@ struct RailsConfig {
   RtcProtocolConfig rtc;
   EftProtocolConfig eft;
   SwiftConfig swift;
+  // What the payment saga waits for, per rail (indexed by Rail): the rail's
+  // acknowledgement and its final status, per attempt (the engine uses them
+  // where the saga config sets none). PayShap: ack 1 s, final 10 s, then
+  // pacs.028 queries; RTC credits within 60 s; EFT finals come with the next
+  // cycle's unpaids; SWIFT's from a correspondent abroad.
+  std::array<int64_t, 5> ack_timeout_ms{5'000, 5'000, 5'000, 1'000, 10'000};
+  std::array<int64_t, 5> final_timeout_ms{60'000, 36 * 3'600'000LL, 60'000, 10'000, 24 * 3'600'000LL};
 
   PoolConfig& pool(Rail r) { return pools[static_cast<size_t>(r)]; }
   const PoolConfig& pool(Rail r) const { return pools[static_cast<size_t>(r)]; }

@@ -36,6 +36,7 @@ std::string to_json(const RailsimFaults& f) {
   j["late_ppm"] = f.late_ppm;
   j["late_ms"] = f.late_ms;
   j["outage"] = f.outage;
+  j["pending_ppm"] = f.pending_ppm;
   return j.dump();
 }
 
@@ -68,6 +69,7 @@ Result<RailsimFaults> faults_from_json(std::string_view text, const RailsimFault
     else if (key == "slow_ppm") r = ppm(v, key, f.slow_ppm);
     else if (key == "duplicate_ppm") r = ppm(v, key, f.duplicate_ppm);
     else if (key == "late_ppm") r = ppm(v, key, f.late_ppm);
+    else if (key == "pending_ppm") r = ppm(v, key, f.pending_ppm);
     else if (key == "outage") {
       if (!v.is_boolean()) return Error{"bad_field", "outage: true or false is required"};
       f.outage = v.get<bool>();

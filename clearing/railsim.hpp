@@ -45,6 +45,9 @@ struct RailsimFaults {
   uint32_t late_ppm = 0;       // answer after late_ms, past any sane timeout (per frame)
   int64_t late_ms = 0;
   bool outage = false;         // the listener is closed: connection refused
+  // ISO 20022 rails: payments acknowledged but never decided (per payment,
+  // deterministic); status queries answer PDNG.
+  uint32_t pending_ppm = 0;
 };
 
 std::string to_json(const RailsimFaults& faults);

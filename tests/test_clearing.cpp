@@ -57,6 +57,8 @@ class World {
     RailsConfig rails = default_rails_config();
     sims_->apply_ports(rails);
     rails.eft.cycle_interval_ms = 100;
+    rails.ack_timeout_ms.fill(1'500);   // the rails' timeouts, scaled down for tests
+    rails.final_timeout_ms.fill(2'000);
     rails.swift.mt_only_bic8 = {kMtOnlyBank};
     for (Rail r : kAllRails) {
       PoolConfig& p = rails.pool(r);
@@ -402,3 +404,51 @@ BOOST_AUTO_TEST_CASE(outage_rtc_falls_back) {
 }
 BOOST_AUTO_TEST_CASE(outage_samos_fails_with_compensation) { outage({Rail::samos, samos_payment, ""}); }
 BOOST_AUTO_TEST_CASE(outage_swift_fails_with_compensation) { outage({Rail::swift, swift_payment, ""}); }
+
+namespace {
+
+// The highest attempt journaled for a step (a retry event names the attempt
+// that failed).
+int max_attempt(World& w, const std::string& id, const std::string& step) {
+  int n = 0;
+  w.engine().with_store([&](sagas::Store& s) {
+    for (auto& e : s.events_for(id))
+      if (e.step == step) n = std::max<int>(n, static_cast<int>(e.attempt));
+  });
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(payshap_late_final_is_found_by_a_status_query) {
+  RailsimFaults faults;
+  faults.final_after_ms = 4'000;  // after the await timeout (2 s here)
+  World w(faults);
+  w.fund("bank1/1234567890", "ZAR", 1'000'000'000);
+  std::string id = w.pay(payment(30'000, Urgency::instant, "PSH-LATE"));
+  auto done = w.await({id}, 30s);
+  BOOST_CHECK_EQUAL(w.rail_of(id), "PAYSHAP");
+  BOOST_CHECK_EQUAL(done[id].state, "completed");
+  BOOST_CHECK_GE(max_attempt(w, id, "await"), 1);  // at least one retry, which asked with pacs.028
+  BOOST_CHECK_EQUAL(w.postings(id), 1);
+  w.check_schemas();
+}
+
+BOOST_AUTO_TEST_CASE(payshap_never_decided_ends_in_doubt_with_the_hold_kept) {
+  RailsimFaults faults;
+  faults.pending_ppm = 1'000'000;  // acknowledged, never decided; queries say PDNG
+  World w(faults);
+  w.fund("bank1/1234567890", "ZAR", 1'000'000'000);
+  std::string id = w.pay(payment(30'000, Urgency::instant, "PSH-LIMBO"));
+  auto done = w.await({id}, 60s);
+  BOOST_CHECK_EQUAL(done[id].state, "in_doubt");
+  BOOST_CHECK_EQUAL(done[id].reason_code, "AB05");
+  // Three attempts: two timed out into a retry (each retry queries with
+  // pacs.028 and gets PDNG), the third into in_doubt.
+  BOOST_CHECK_EQUAL(max_attempt(w, id, "await"), 2);
+  auto hold = w.hold(id);
+  BOOST_REQUIRE(hold);
+  BOOST_CHECK_EQUAL(hold->status, "held");  // money neither sent nor released: an operator decides
+  BOOST_CHECK_EQUAL(w.postings(id), 0);
+  w.check_schemas();
+}
