@@ -452,3 +452,50 @@ BOOST_AUTO_TEST_CASE(payshap_never_decided_ends_in_doubt_with_the_hold_kept) {
   BOOST_CHECK_EQUAL(w.postings(id), 0);
   w.check_schemas();
 }
+
+BOOST_AUTO_TEST_CASE(duplicate_late_and_failing_answers_settle_nothing_twice) {
+  RailsimFaults faults;
+  faults.duplicate_ppm = 300'000;  // every answer of 30% of frames sent twice
+  faults.late_ppm = 50'000;        // 5% answered after the adapter gave up on them
+  faults.late_ms = 2'500;
+  faults.error_ppm = 50'000;       // 5% get the rail's system error
+  faults.reject_ppm = 100'000;
+  faults.latency_max_ms = 20;
+  World w(faults);
+  w.fund("bank1/1234567890", "ZAR", 1'000'000'000'000);
+  w.fund("bank1/4000000001", "USD", 1'000'000'000);
+  const auto before = w.totals();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 150; ++i) {
+    switch (i % 5) {
+      case 0: ids.push_back(w.pay(payment(1'000 + i, Urgency::normal, "CHAOS-" + std::to_string(i)))); break;
+      case 1: ids.push_back(w.pay(payment(1'000 + i, Urgency::urgent, "CHAOS-" + std::to_string(i)))); break;
+      case 2: ids.push_back(w.pay(payment(1'000 + i, Urgency::instant, "CHAOS-" + std::to_string(i)))); break;
+      case 3: ids.push_back(w.pay(payment(600'000'000 + i, Urgency::urgent, "CHAOS-" + std::to_string(i)))); break;
+      case 4: ids.push_back(w.pay(usd_payment("CHAOS-" + std::to_string(i), "COBADEFFXXX"))); break;
+    }
+  }
+  auto outcomes = w.await(ids, 120s);
+  std::map<std::string, int> states;
+  for (auto& id : ids) {
+    const auto& d = outcomes[id];
+    states[d.state]++;
+    BOOST_CHECK(d.state == "completed" || d.state == "failed" || d.state == "in_doubt");
+    auto hold = w.hold(id);
+    BOOST_REQUIRE(hold);
+    if (d.state == "completed") {
+      BOOST_CHECK_EQUAL(hold->status, "posted");
+      BOOST_CHECK_EQUAL(w.postings(id), 1);
+    } else if (d.state == "failed") {
+      BOOST_CHECK_EQUAL(hold->status, "released");
+      BOOST_CHECK_EQUAL(w.postings(id), 0);
+    } else {
+      BOOST_CHECK_EQUAL(hold->status, "held");
+    }
+  }
+  BOOST_TEST_MESSAGE("completed " << states["completed"] << ", failed " << states["failed"] << ", in_doubt "
+                                  << states["in_doubt"]);
+  BOOST_CHECK_GT(states["completed"], 75);
+  BOOST_CHECK(w.totals() == before);
+  w.check_schemas();
+}
