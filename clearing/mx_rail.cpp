@@ -234,11 +234,10 @@ class MxProtocol final : public RailProtocol {
     std::string tx = tx_id_for(payment_id);
     // The message id stays the same across attempts: a resubmission is the
     // same message to the rail, which answers it as before.
-    std::string msg_id = tx + "S1";
     (void)attempt;
-    if (config_.rail == Rail::samos && is_fi_transfer(p)) {
-      mx::FiCreditTransfer m;
-      m.msg_id = msg_id;
+    // The group header and references both messages share.
+    auto common = [&](auto& m) {
+      m.msg_id = tx + "S1";
       m.creation_date_time = mx::format_sast_date_time(now_ms);
       m.settlement_date = mx::format_sast_date(now_ms);
       m.instr_id = tx;
@@ -248,30 +247,24 @@ class MxProtocol final : public RailProtocol {
       m.amount = p.amount;
       m.instructing_agent = mx::Agent{config_.engine_bic, "", ""};
       m.instructed_agent = mx::Agent{config_.rail_bic, "", ""};
+      m.remittance = p.remittance;
+    };
+    if (config_.rail == Rail::samos && is_fi_transfer(p)) {
+      mx::FiCreditTransfer m;
+      common(m);
       m.debtor = agent_of(p.debtor);
       m.creditor = agent_of(p.creditor);
-      m.remittance = p.remittance;
       return mx::encode(m, config_.profile);
     }
     mx::CreditTransfer m;
-    m.msg_id = msg_id;
-    m.creation_date_time = mx::format_sast_date_time(now_ms);
-    m.settlement_date = mx::format_sast_date(now_ms);
-    m.instr_id = tx;
-    m.end_to_end_id = p.end_to_end_id;
-    m.tx_id = tx;
-    m.uetr = uetr_for(payment_id);
-    m.amount = p.amount;
+    common(m);
     m.charge_bearer = config_.charge_bearer;
-    m.instructing_agent = mx::Agent{config_.engine_bic, "", ""};
-    m.instructed_agent = mx::Agent{config_.rail_bic, "", ""};
     m.debtor_name = p.debtor.name;
     m.debtor_account = account_of(p.debtor);
     m.debtor_agent = agent_of(p.debtor);
     m.creditor_agent = agent_of(p.creditor);
     m.creditor_name = p.creditor.name;
     m.creditor_account = account_of(p.creditor);
-    m.remittance = p.remittance;
     return mx::encode(m, config_.profile);
   }
 

@@ -413,6 +413,17 @@ struct RailPools::Impl {
     }
     return true;
   }
+
+  // Admits and hands a job to the rail's dispatcher.
+  void enqueue(Job::Kind kind, const SubmitRequest& request) {
+    if (!admit(request.rail, request.payment_id, request.attempt)) return;
+    Job job;
+    job.kind = kind;
+    job.payment_id = request.payment_id;
+    job.attempt = request.attempt;
+    if (request.instruction) job.instruction = *request.instruction;
+    caf::anon_send(pools[static_cast<size_t>(request.rail)]->dispatcher, job_atom::value, std::move(job));
+  }
 };
 
 RailPools::RailPools(caf::actor_system& system, std::vector<RailSetup> rails, const Clock& clock,
@@ -476,24 +487,8 @@ BreakerState RailPools::breaker_state(Rail rail) const {
   return static_cast<BreakerState>(p->stats->breaker_state.load(std::memory_order_relaxed));
 }
 
-void RailPools::submit(const SubmitRequest& request) {
-  if (!impl_->admit(request.rail, request.payment_id, request.attempt)) return;
-  Job job;
-  job.kind = Job::Kind::submit;
-  job.payment_id = request.payment_id;
-  job.attempt = request.attempt;
-  if (request.instruction) job.instruction = *request.instruction;
-  caf::anon_send(impl_->pools[static_cast<size_t>(request.rail)]->dispatcher, job_atom::value, std::move(job));
-}
+void RailPools::submit(const SubmitRequest& request) { impl_->enqueue(Job::Kind::submit, request); }
 
-void RailPools::query(const SubmitRequest& request) {
-  if (!impl_->admit(request.rail, request.payment_id, request.attempt)) return;
-  Job job;
-  job.kind = Job::Kind::query;
-  job.payment_id = request.payment_id;
-  job.attempt = request.attempt;
-  if (request.instruction) job.instruction = *request.instruction;
-  caf::anon_send(impl_->pools[static_cast<size_t>(request.rail)]->dispatcher, job_atom::value, std::move(job));
-}
+void RailPools::query(const SubmitRequest& request) { impl_->enqueue(Job::Kind::query, request); }
 
 }  // namespace payengine::clearing

@@ -3,7 +3,9 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 #include <stdexcept>
 #include <string>
 
@@ -30,6 +32,19 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Polls `pred` every 2 ms until it holds or `deadline` passes; returns
+// whether it held. (Waiting on a condition with a deadline, never sleeping
+// and hoping.)
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) return pred();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
 
 // A valid domestic ZAR credit transfer of R100.00 from bank1's customer
 // 1234567890 (branch 250655) to 9876543210 (branch 632005).

@@ -30,16 +30,6 @@ std::ostream& operator<<(std::ostream& os, BreakerState s) { return os << to_str
 
 namespace {
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds deadline) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return pred();
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 const char* const kMtOnlyBank = "MTONDEFF";  // a correspondent still on MT
 
 // The engine on the adapters, against five railsims in this process.
@@ -330,13 +320,15 @@ void outage(const OutageCase& c) {
   faults.outage = true;
   w.sims().rail(c.rail).set_faults(faults);
   int sent = 5;
-  BOOST_REQUIRE_MESSAGE(wait_for([&] {
+  BOOST_REQUIRE_MESSAGE(testing::wait_until([&] {
                           ids.push_back(w.pay(c.make(sent++)));
                           return w.pools().breaker_state(c.rail) == BreakerState::open;
                         }, 30s),
                         "breaker did not open");
   BOOST_TEST_MESSAGE(to_string(c.rail) << ": breaker open after " << sent - 5 << " payments in the outage");
-  BOOST_CHECK_LE(sent - 5, 20);
+  // It opened on the failures it saw (3 in a row here), not on anything else.
+  BOOST_CHECK_GE(stats.send_failures.load() + stats.timeouts.load(), 3u);
+  BOOST_CHECK_EQUAL(stats.opened.load(), 1u);
   // While open: new payments fall back, or fail with compensation.
   std::vector<std::string> during;
   for (int i = 0; i < 5; ++i) during.push_back(w.pay(c.make(sent++)));
@@ -360,7 +352,7 @@ void outage(const OutageCase& c) {
   // Back: after wait_in_open the breaker lets probes through and closes.
   faults.outage = false;
   w.sims().rail(c.rail).set_faults(faults);
-  BOOST_REQUIRE_MESSAGE(wait_for([&] {
+  BOOST_REQUIRE_MESSAGE(testing::wait_until([&] {
                           if (w.pools().breaker_state(c.rail) == BreakerState::closed) return true;
                           ids.push_back(w.pay(c.make(sent++)));
                           std::this_thread::sleep_for(50ms);

@@ -23,16 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds deadline) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return pred();
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
 int64_t rss_kib() {
   std::ifstream f("/proc/self/status");
   std::string line;
@@ -109,7 +99,7 @@ BOOST_AUTO_TEST_CASE(a_flood_of_ten_times_capacity_stays_bounded) {
   }
   const int64_t rss_peak = rss_kib();
   // Every admitted one gets its final answer.
-  BOOST_REQUIRE(wait_for([&] {
+  BOOST_REQUIRE(testing::wait_until([&] {
     std::lock_guard<std::mutex> lock(answers.mutex);
     return answers.by_payment.size() == static_cast<size_t>(flood) && stats.admitted.load() == 0;
   }, 60s));
@@ -165,7 +155,7 @@ BOOST_AUTO_TEST_CASE(unanswered_submissions_time_out_and_count_against_the_break
     std::snprintf(id, sizeof id, "pay_%032d", i);
     pools.submit(SubmitRequest{id, 1, Rail::samos, &p});
   }
-  BOOST_REQUIRE(wait_for([&] { return pools.breaker_state(Rail::samos) == BreakerState::open; }, 10s));
+  BOOST_REQUIRE(testing::wait_until([&] { return pools.breaker_state(Rail::samos) == BreakerState::open; }, 10s));
   BOOST_CHECK_EQUAL(pools.stats(Rail::samos).timeouts.load(), 3u);
   {
     std::lock_guard<std::mutex> lock(answers.mutex);
@@ -178,7 +168,7 @@ BOOST_AUTO_TEST_CASE(unanswered_submissions_time_out_and_count_against_the_break
   // Open: the next submission is refused at once, without a frame sent.
   uint64_t sent = pools.stats(Rail::samos).submitted.load();
   pools.submit(SubmitRequest{"pay_open", 1, Rail::samos, &p});
-  BOOST_REQUIRE(wait_for([&] {
+  BOOST_REQUIRE(testing::wait_until([&] {
     std::lock_guard<std::mutex> lock(answers.mutex);
     return answers.by_payment.count("pay_open") == 1;
   }, 5s));

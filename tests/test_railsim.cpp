@@ -27,16 +27,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds deadline = 10s) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return pred();
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
 // A client on one railsim: sends frames, collects the answers.
 class Client {
  public:
@@ -48,13 +38,13 @@ class Client {
                                                 std::lock_guard<std::mutex> lock(mutex_);
                                                 frames_.push_back(std::move(f));
                                               }, {}});
-    BOOST_REQUIRE(wait_for([&] { return conn_->up(); }));
+    BOOST_REQUIRE(testing::wait_until([&] { return conn_->up(); }));
   }
   // Sends `body` and waits for `n` answers to arrive.
   std::vector<std::string> ask(const std::string& body, size_t n = 1) {
     size_t before = count();
     BOOST_REQUIRE(conn_->send(body));
-    BOOST_REQUIRE_MESSAGE(wait_for([&] { return count() >= before + n; }), "no answer from railsim");
+    BOOST_REQUIRE_MESSAGE(testing::wait_until([&] { return count() >= before + n; }), "no answer from railsim");
     std::lock_guard<std::mutex> lock(mutex_);
     return std::vector<std::string>(frames_.begin() + static_cast<long>(before), frames_.end());
   }
@@ -254,7 +244,7 @@ BOOST_AUTO_TEST_CASE(rtc_answers_0210_repeats_and_format_errors) {
   std::string broken = *iso8583::encode_credit_request(credit, false);
   broken.resize(broken.size() - 5);
   c.send(broken);
-  BOOST_CHECK(wait_for([&] { return sim->stats().malformed == 3; }));
+  BOOST_CHECK(testing::wait_until([&] { return sim->stats().malformed == 3; }));
   // Above the RTC limit: 61.
   credit.rrn = "ABCDEF123456";
   credit.amount = Money{500'000'001, "ZAR"};
@@ -360,9 +350,9 @@ BOOST_AUTO_TEST_CASE(admin_endpoint_changes_faults_while_running) {
   auto on = shell("curl -s -w ' %{http_code}' -X PUT -d '{\"outage\":true}' " + base + "/faults");
   BOOST_CHECK_NE(on.find(" 200"), std::string::npos);
   BOOST_CHECK(sim->faults().outage);
-  BOOST_CHECK(wait_for([&] { return !c.up(); }));
+  BOOST_CHECK(testing::wait_until([&] { return !c.up(); }));
   shell("curl -s -X PUT -d '{\"outage\":false,\"latency_min_ms\":5,\"latency_max_ms\":10}' " + base + "/faults");
-  BOOST_CHECK(wait_for([&] { return c.up(); }));
+  BOOST_CHECK(testing::wait_until([&] { return c.up(); }));
   BOOST_CHECK_EQUAL(sim->faults().latency_max_ms, 10);
   auto stats = shell("curl -s " + base + "/stats");
   BOOST_CHECK_NE(stats.find("\"received\""), std::string::npos);

@@ -11,21 +11,11 @@
 #include <boost/asio.hpp>
 
 #include "clearing/transport.hpp"
+#include "fixtures.hpp"
 
 using namespace payengine::clearing::net;
 
 namespace {
-
-// Waits until `pred` holds or the deadline passes; returns pred().
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > until) return pred();
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
 
 struct Inbox {
   std::mutex mutex;
@@ -89,9 +79,9 @@ BOOST_AUTO_TEST_CASE(echo_over_loopback_with_an_outage) {
   Connection client(io.context(), options,
                     {[&](std::string f) { inbox.push(std::move(f)); },
                      [&](bool up) { (up ? ups : downs)++; }});
-  BOOST_REQUIRE(wait_for([&] { return client.up(); }));
+  BOOST_REQUIRE(payengine::testing::wait_until([&] { return client.up(); }));
   for (int i = 0; i < 100; ++i) BOOST_REQUIRE(client.send("m" + std::to_string(i)));
-  BOOST_REQUIRE(wait_for([&] { return inbox.size() == 200; }));
+  BOOST_REQUIRE(payengine::testing::wait_until([&] { return inbox.size() == 200; }));
   {
     std::lock_guard<std::mutex> lock(inbox.mutex);
     // The immediate echoes arrive in order.
@@ -105,15 +95,15 @@ BOOST_AUTO_TEST_CASE(echo_over_loopback_with_an_outage) {
 
   // Outage: the client sees the connection drop and sends are refused.
   (*server)->set_down(true);
-  BOOST_REQUIRE(wait_for([&] { return !client.up(); }));
+  BOOST_REQUIRE(payengine::testing::wait_until([&] { return !client.up(); }));
   BOOST_CHECK(!client.send("lost"));
   BOOST_CHECK_EQUAL(downs.load(), 1);
   // Back up: the client reconnects by itself.
   (*server)->set_down(false);
-  BOOST_REQUIRE(wait_for([&] { return client.up(); }));
+  BOOST_REQUIRE(payengine::testing::wait_until([&] { return client.up(); }));
   BOOST_CHECK_EQUAL(ups.load(), 2);
   BOOST_REQUIRE(client.send("again"));
-  BOOST_REQUIRE(wait_for([&] { return inbox.size() == 202; }));
+  BOOST_REQUIRE(payengine::testing::wait_until([&] { return inbox.size() == 202; }));
 }
 
 BOOST_AUTO_TEST_CASE(a_peer_that_lies_about_a_length_is_cut_off) {
@@ -129,10 +119,10 @@ BOOST_AUTO_TEST_CASE(a_peer_that_lies_about_a_length_is_cut_off) {
   ConnectionOptions options;
   options.port = (*server)->port();
   Connection client(io.context(), options, {});
-  BOOST_REQUIRE(wait_for([&] { return client.up(); }));
-  BOOST_REQUIRE(wait_for([&] { return (*server)->connections() == 1; }));
+  BOOST_REQUIRE(payengine::testing::wait_until([&] { return client.up(); }));
+  BOOST_REQUIRE(payengine::testing::wait_until([&] { return (*server)->connections() == 1; }));
   BOOST_REQUIRE(client.send(std::string(65, 'z')));  // one byte over the server's limit
-  BOOST_REQUIRE(wait_for([&] { return (*server)->connections() == 0 || !client.up(); }));
+  BOOST_REQUIRE(payengine::testing::wait_until([&] { return (*server)->connections() == 0 || !client.up(); }));
   BOOST_CHECK_EQUAL(seen.size(), 0u);
 }
 
@@ -149,7 +139,7 @@ BOOST_AUTO_TEST_CASE(the_write_queue_is_bounded) {
   options.port = acceptor.local_endpoint().port();
   options.max_write_queue = 8;
   Connection client(io.context(), options, {});
-  BOOST_REQUIRE(wait_for([&] { return client.up(); }));
+  BOOST_REQUIRE(payengine::testing::wait_until([&] { return client.up(); }));
   peer.join();
   const std::string big(64 * 1024, 'q');
   int accepted = 0;
@@ -184,5 +174,5 @@ BOOST_AUTO_TEST_CASE(connection_refused_is_retried_until_the_server_exists) {
   so.port = port;
   auto server = FrameServer::start(io.context(), so, [](std::string) { return std::vector<FrameServer::Outbound>{}; });
   BOOST_REQUIRE(server.ok());
-  BOOST_REQUIRE(wait_for([&] { return client.up(); }));
+  BOOST_REQUIRE(payengine::testing::wait_until([&] { return client.up(); }));
 }
