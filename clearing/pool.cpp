@@ -6,6 +6,7 @@
 #include <deque>
 #include <thread>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "clearing/transport.hpp"
@@ -69,6 +70,7 @@ struct WorkerState {
     uint32_t attempt = 1;
     int64_t sent_ms = 0;
     int64_t deadline_ms = 0;
+    uint64_t frame = 0;  // the frame that carried it (several payments may share one)
   };
   size_t index = 0;
   PoolConfig config;
@@ -80,6 +82,7 @@ struct WorkerState {
   std::unique_ptr<net::Connection> connection;
   std::unordered_map<std::string, Sent> sent;        // by payment id
   std::multimap<int64_t, std::string> deadlines;     // deadline -> payment id
+  uint64_t frames_sent = 0;
   static inline const char* name = "rail_worker";
 };
 using Worker = caf::stateful_actor<WorkerState>;
@@ -104,22 +107,45 @@ void finish(Worker* self, const std::string& payment_id, Verdict verdict, int64_
   self->send(s.dispatcher, outcome_atom::value, o);
 }
 
+// Moves a sent job's deadline.
+void rearm(WorkerState& s, const std::string& id, WorkerState::Sent& sent, int64_t deadline_ms) {
+  auto range = s.deadlines.equal_range(sent.deadline_ms);
+  for (auto d = range.first; d != range.second; ++d) {
+    if (d->second == id) {
+      s.deadlines.erase(d);
+      break;
+    }
+  }
+  sent.deadline_ms = deadline_ms;
+  s.deadlines.emplace(deadline_ms, id);
+}
+
 void send_frames(Worker* self, std::vector<Outbound> frames, uint32_t attempt, int64_t now_ms) {
   auto& s = self->state;
   for (auto& out : frames) {
     bool ok = s.connection->send(std::move(out.body));
     if (ok) {
       s.stats->submitted.fetch_add(1, std::memory_order_relaxed);
-      // The rail's time starts now (a held job waited for its cycle first).
-      for (auto& id : out.payment_ids)
-        if (auto it = s.sent.find(id); it != s.sent.end()) it->second.sent_ms = now_ms;
+      // The rail's time starts now (a held job waited for its cycle first),
+      // and the payments of one frame share its deadline.
+      ++s.frames_sent;
+      for (auto& id : out.payment_ids) {
+        auto it = s.sent.find(id);
+        if (it == s.sent.end()) continue;
+        it->second.sent_ms = now_ms;
+        it->second.frame = s.frames_sent;
+        rearm(s, id, it->second, now_ms + s.config.answer_timeout_ms);
+      }
       continue;
     }
     s.stats->send_failures.fetch_add(1, std::memory_order_relaxed);
+    // One frame is one call for the breaker, however many payments it carries.
+    bool first = true;
     for (auto& id : out.payment_ids) {
       auto it = s.sent.find(id);
       uint32_t a = it == s.sent.end() ? attempt : it->second.attempt;
-      finish(self, id, Verdict::failure, now_ms);
+      finish(self, id, first ? Verdict::failure : Verdict::ignored, now_ms);
+      first = false;
       s.sink(error_response(s.config.rail, id, a, reason::AB08, "rail connection down"));
     }
   }
@@ -236,12 +262,15 @@ caf::behavior worker_actor(Worker* self, size_t index, PoolConfig config, const 
         int64_t now = st.clock->now_ms();
         auto due = st.protocol->tick(now);
         if (!due.empty()) send_frames(self, std::move(due), 1, now);
+        std::set<uint64_t> counted;  // one breaker failure per unanswered frame
         while (!st.deadlines.empty() && st.deadlines.begin()->first <= now) {
           std::string id = st.deadlines.begin()->second;
           auto it = st.sent.find(id);
           uint32_t attempt = it == st.sent.end() ? 1 : it->second.attempt;
-          st.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
-          finish(self, id, Verdict::failure, now);
+          uint64_t frame = it == st.sent.end() ? 0 : it->second.frame;
+          bool first = frame == 0 || counted.insert(frame).second;
+          if (first) st.stats->timeouts.fetch_add(1, std::memory_order_relaxed);
+          finish(self, id, first ? Verdict::failure : Verdict::ignored, now);
           st.sink(error_response(st.config.rail, id, attempt, reason::AB06,
                                  "no answer from the rail within " +
                                      std::to_string(st.config.answer_timeout_ms) + " ms"));

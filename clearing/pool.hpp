@@ -68,7 +68,7 @@ struct PoolStats {
   std::atomic<uint64_t> answered{0};    // first answers matched to a job
   std::atomic<uint64_t> overloaded{0};  // refused by admission
   std::atomic<uint64_t> breaker_rejected{0};
-  std::atomic<uint64_t> timeouts{0};
+  std::atomic<uint64_t> timeouts{0};     // frames the rail did not answer in time
   std::atomic<uint64_t> send_failures{0};
   std::atomic<uint64_t> malformed{0};   // frames from the rail that did not decode
   std::atomic<int> connections_up{0};
