@@ -433,13 +433,15 @@ struct RailPools::Impl {
       sink(error_response(rail, payment_id, attempt, reason::AB08, "rail not configured"));
       return false;
     }
-    int64_t cap = static_cast<int64_t>(p->config.max_queue) + p->config.max_in_flight;
-    if (p->stats->admitted.fetch_add(1) >= cap) {
-      p->stats->admitted.fetch_sub(1);
-      p->stats->overloaded.fetch_add(1, std::memory_order_relaxed);
-      sink(error_response(rail, payment_id, attempt, reason::AB08, "overloaded"));
-      return false;
-    }
+    const int64_t cap = static_cast<int64_t>(p->config.max_queue) + p->config.max_in_flight;
+    int64_t now = p->stats->admitted.load();
+    do {
+      if (now >= cap) {
+        p->stats->overloaded.fetch_add(1, std::memory_order_relaxed);
+        sink(error_response(rail, payment_id, attempt, reason::AB08, "overloaded"));
+        return false;
+      }
+    } while (!p->stats->admitted.compare_exchange_weak(now, now + 1));
     return true;
   }
 

@@ -433,6 +433,7 @@ BOOST_AUTO_TEST_CASE(payshap_never_decided_ends_in_doubt_with_the_hold_kept) {
   w.fund("bank1/1234567890", "ZAR", 1'000'000'000);
   std::string id = w.pay(payment(30'000, Urgency::instant, "PSH-LIMBO"));
   auto done = w.await({id}, 60s);
+  BOOST_CHECK_EQUAL(w.rail_of(id), "PAYSHAP");
   BOOST_CHECK_EQUAL(done[id].state, "in_doubt");
   BOOST_CHECK_EQUAL(done[id].reason_code, "AB05");
   // Three attempts: two timed out into a retry (each retry queries with
