@@ -164,7 +164,10 @@ BOOST_AUTO_TEST_CASE(sigkill_at_kill_points_then_recover) {
 
   // Nothing left open.
   BOOST_TEST(store.open_sagas("", 1'000'000).empty());
-  BOOST_TEST(accepted.size() > 3u * kPayments);
+  // The last run alone accepts kPayments; the killed runs add theirs (how
+  // many depends on how fast the children ran before their kill).
+  BOOST_TEST_MESSAGE(accepted.size() << " payments accepted across all runs");
+  BOOST_TEST(accepted.size() > static_cast<size_t>(kPayments));
 
   int64_t sagas = 0;
   for (const auto& [state, n] : store.count_by_state()) sagas += n;
