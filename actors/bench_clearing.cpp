@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "clearing/rails.hpp"
@@ -169,21 +170,58 @@ RailResult drive(Rail rail, const BenchClearingOptions& o, uint32_t error_ppm) {
   return result;
 }
 
+// The ceiling: the same transport and window with nothing to decode or
+// decide, a loopback echo of 1 KiB frames (the size of a pacs.008).
+double echo_ceiling(const BenchClearingOptions& o) {
+  net::IoThread io;
+  auto server = net::FrameServer::start(io.context(), {}, [](std::string f) {
+    return std::vector<net::FrameServer::Outbound>{{0, std::move(f)}};
+  });
+  if (!server) return 0;
+  std::mutex mutex;
+  std::condition_variable cv;
+  uint64_t answered = 0;
+  net::ConnectionOptions co;
+  co.port = (*server)->port();
+  net::Connection conn(io.context(), co, {[&](std::string) {
+                                            std::lock_guard<std::mutex> lock(mutex);
+                                            ++answered;
+                                            cv.notify_all();
+                                          }, {}});
+  for (int i = 0; i < 5'000 && !conn.up(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const std::string body(1024, 'x');
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t sent = 0;
+  std::unique_lock<std::mutex> lock(mutex);
+  while (answered < o.payments) {
+    while (sent < o.payments && sent - answered < o.window) {
+      lock.unlock();
+      if (conn.send(body)) ++sent;
+      lock.lock();
+    }
+    if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return sent - answered < o.window || answered >= o.payments; }))
+      return 0;
+  }
+  return o.payments / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
 
 int run_bench_clearing(const BenchClearingOptions& o) {
   std::printf("bench clearing: %llu payments per rail, window %llu, %u workers per pool, railsim on loopback, zero latency\n",
               static_cast<unsigned long long>(o.payments), static_cast<unsigned long long>(o.window), o.workers);
-  std::printf("%-8s %-9s %12s %10s %10s %10s %10s %8s\n", "rail", "failures", "payments/s", "p50_ms", "p99_ms",
-              "rejected", "resubmits", "gave_up");
+  const double ceiling = echo_ceiling(o);
+  std::printf("ceiling: framed TCP echo, 1 KiB frames, same window: %.0f round trips/s\n", ceiling);
+  std::printf("%-8s %-9s %12s %9s %10s %10s %10s %10s %8s\n", "rail", "failures", "payments/s", "/ceiling", "p50_ms",
+              "p99_ms", "rejected", "resubmits", "gave_up");
   int rc = 0;
   for (Rail rail : kAllRails) {
     if (!o.rail.empty() && o.rail != to_string(rail)) continue;
     for (uint32_t ppm : {0u, 100'000u}) {
       RailResult r = drive(rail, o, ppm);
       double rate = r.seconds > 0 ? r.completed / r.seconds : 0;
-      std::printf("%-8s %-9s %12.0f %10.2f %10.2f %10llu %10llu %8llu\n", std::string(to_string(rail)).c_str(),
-                  ppm ? "10%" : "0%", rate, r.p50_us / 1000.0, r.p99_us / 1000.0,
+      std::printf("%-8s %-9s %12.0f %9.2f %10.2f %10.2f %10llu %10llu %8llu\n", std::string(to_string(rail)).c_str(),
+                  ppm ? "10%" : "0%", rate, ceiling > 0 ? rate / ceiling : 0.0, r.p50_us / 1000.0, r.p99_us / 1000.0,
                   static_cast<unsigned long long>(r.rejected), static_cast<unsigned long long>(r.resubmitted),
                   static_cast<unsigned long long>(r.gave_up));
       std::fflush(stdout);
