@@ -14,7 +14,10 @@
 #include "clearing/rail_common.hpp"
 #include "clearing/rtc.hpp"
 #include "clearing/swift.hpp"
+#include "clearing/xsd.hpp"
 #include "fixtures.hpp"
+
+#include <map>
 
 using namespace payengine;
 using namespace payengine::clearing;
@@ -23,6 +26,32 @@ namespace {
 
 const std::string kPayment = "pay_0190f1b2c3d4e5f60718293a4b5c6d7e";
 const int64_t kNow = sast_to_epoch_ms(LocalDate{2026, 11, 26}, TimeOfDay{10, 0});
+
+// Every ISO 20022 message these tests make an adapter produce is validated
+// against its XSD from ../shared/iso20022.
+void check_xsd(const std::string& xml) {
+  static std::map<iso20022::MessageType, xsd::Validator> validators = [] {
+    std::map<iso20022::MessageType, xsd::Validator> v;
+    const std::string dir = std::string(PAYENGINE_SHARED_DIR) + "/iso20022/";
+    v.emplace(iso20022::MessageType::pacs008, std::move(xsd::Validator::load(dir + "pacs.008.001.08.xsd").value()));
+    v.emplace(iso20022::MessageType::pacs009, std::move(xsd::Validator::load(dir + "pacs.009.001.08.xsd").value()));
+    v.emplace(iso20022::MessageType::pacs028, std::move(xsd::Validator::load(dir + "pacs.028.001.03.xsd").value()));
+    v.emplace(iso20022::MessageType::pacs002, std::move(xsd::Validator::load(dir + "pacs.002.001.10.xsd").value()));
+    return v;
+  }();
+  auto type = iso20022::peek_message_type(xml);
+  BOOST_REQUIRE_MESSAGE(type.ok(), (type.ok() ? std::string() : type.error().message));
+  auto valid = validators.at(*type).validate(xml);
+  BOOST_CHECK_MESSAGE(valid.ok(), (valid.ok() ? std::string() : valid.error().message));
+}
+
+// The frames an adapter produced; the XML ones checked against their XSD.
+std::vector<Outbound> checked(Result<std::vector<Outbound>> frames) {
+  BOOST_REQUIRE_MESSAGE(frames.ok(), (frames.ok() ? std::string() : frames.error().message));
+  for (auto& f : *frames)
+    if (looks_like_xml(f.body)) check_xsd(f.body);
+  return *frames;
+}
 
 SubmitRequest request(const PaymentInstruction& p, Rail rail, uint32_t attempt = 1) {
   return SubmitRequest{kPayment, attempt, rail, &p};
@@ -67,11 +96,10 @@ BOOST_AUTO_TEST_CASE(samos_pacs002_statuses_and_malformed_answers) {
   auto p = make_mx_protocol(samos_config());
   PaymentInstruction pi = testing::valid_instruction();
   pi.amount.amount_minor = 600'000'000;
-  auto sent = p->submit(request(pi, Rail::samos), kNow);
-  BOOST_REQUIRE(sent.ok());
-  BOOST_REQUIRE_EQUAL(sent->size(), 1u);
-  BOOST_CHECK_NE(sent->at(0).body.find("<TxId>" + tx_id_for(kPayment) + "</TxId>"), std::string::npos);
-  BOOST_CHECK_NE(sent->at(0).body.find("<UETR>" + uetr_for(kPayment) + "</UETR>"), std::string::npos);
+  auto sent = checked(p->submit(request(pi, Rail::samos), kNow));
+  BOOST_REQUIRE_EQUAL(sent.size(), 1u);
+  BOOST_CHECK_NE(sent.at(0).body.find("<TxId>" + tx_id_for(kPayment) + "</TxId>"), std::string::npos);
+  BOOST_CHECK_NE(sent.at(0).body.find("<UETR>" + uetr_for(kPayment) + "</UETR>"), std::string::npos);
 
   auto settled = *iso20022::encode(report(iso20022::TxStatus::acsc), iso20022::Profile::samos);
   // Malformed answers: each a precise error, nothing produced.
@@ -100,7 +128,7 @@ BOOST_AUTO_TEST_CASE(samos_pacs002_statuses_and_malformed_answers) {
   BOOST_CHECK(offline[0].response.kind == RailResponse::Kind::error);
   BOOST_CHECK(offline[0].verdict == Verdict::failure);
   // PDNG after a query: unknown, not an ack.
-  BOOST_REQUIRE(p->query(request(pi, Rail::samos, 2), kNow).ok());
+  BOOST_CHECK_EQUAL(checked(p->query(request(pi, Rail::samos, 2), kNow)).size(), 1u);
   auto pending = decode_ok(*p, *iso20022::encode(report(iso20022::TxStatus::pdng), iso20022::Profile::samos));
   BOOST_CHECK(pending[0].response.kind == RailResponse::Kind::unknown);
 }
@@ -111,10 +139,9 @@ BOOST_AUTO_TEST_CASE(samos_between_institutions_is_pacs009) {
   pi.amount.amount_minor = 900'000'000;
   pi.debtor = PartyAccount{"Bank One", "", "", "", "FIRNZAJJXXX", ""};
   pi.creditor = PartyAccount{"Bank Two", "", "", "", "ABSAZAJJXXX", ""};
-  auto sent = p->submit(request(pi, Rail::samos), kNow);
-  BOOST_REQUIRE(sent.ok());
-  BOOST_CHECK_NE(sent->at(0).body.find("pacs.009.001.08"), std::string::npos);
-  BOOST_CHECK(iso20022::decode_fi_credit_transfer(sent->at(0).body, iso20022::Profile::samos).ok());
+  auto sent = checked(p->submit(request(pi, Rail::samos), kNow));
+  BOOST_CHECK_NE(sent.at(0).body.find("pacs.009.001.08"), std::string::npos);
+  BOOST_CHECK(iso20022::decode_fi_credit_transfer(sent.at(0).body, iso20022::Profile::samos).ok());
 }
 
 BOOST_AUTO_TEST_CASE(payshap_resolves_then_sends_and_refuses_bad_lookups) {
@@ -138,6 +165,7 @@ BOOST_AUTO_TEST_CASE(payshap_resolves_then_sends_and_refuses_bad_lookups) {
   BOOST_REQUIRE(in.ok());
   BOOST_CHECK(in->empty());  // no answer for the saga yet: the credit goes out
   BOOST_REQUIRE_EQUAL(follow.size(), 1u);
+  check_xsd(follow[0].body);
   auto credit = iso20022::decode_credit_transfer(follow[0].body, iso20022::Profile::payshap);
   BOOST_REQUIRE(credit.ok());
   BOOST_CHECK_EQUAL(credit->creditor_account.id, "0812345678");
@@ -258,8 +286,8 @@ BOOST_AUTO_TEST_CASE(swift_mt_counterparties_get_an_mt103) {
   BOOST_CHECK(m->amount == pi.amount);
   // An MX counterparty gets CBPR+ pacs.008 instead.
   pi.creditor.bic = "COBADEFFXXX";
-  auto mx = p->submit(request(pi, Rail::swift), kNow);
-  BOOST_REQUIRE(mx.ok());
-  BOOST_CHECK(iso20022::decode_credit_transfer(mx->at(0).body, iso20022::Profile::cbpr_plus).ok());
+  auto mx = checked(p->submit(request(pi, Rail::swift), kNow));
+  BOOST_CHECK(iso20022::decode_credit_transfer(mx.at(0).body, iso20022::Profile::cbpr_plus).ok());
+  BOOST_CHECK_EQUAL(checked(p->query(request(pi, Rail::swift, 2), kNow)).size(), 1u);
   decode_fails(*p, "{1:F21PAYEZAJJAXXX}{4:{177:2611261000}{451:7}}", "", "");
 }
