@@ -66,7 +66,11 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   e->caf_config_->set("scheduler.max-threads", threads);
   e->caf_config_->set("logger.verbosity", caf::atom("quiet"));
   e->system_ = std::make_unique<caf::actor_system>(*e->caf_config_);
-  e->journal_ = spawn_journal(*e->system_, std::move(store.value()), e->config_.journal_max_batch);
+  CommitObserver on_commit;
+  if (Metrics* m = e->config_.metrics)
+    on_commit = [m](uint64_t events, int64_t us) { m->journal_commit(events, us); };
+  e->journal_ = spawn_journal(*e->system_, std::move(store.value()), e->config_.journal_max_batch,
+                              std::move(on_commit));
   e->scheduler_ = std::make_unique<ActorScheduler>(*e->system_);
   Engine* self = e.get();
   clearing::ResponseSink sink = [self](clearing::RailResponse r) {
@@ -98,6 +102,15 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   e->common_.seed = e->id_rng_.next_u64();
   e->common_.passivate_idle_ms = e->config_.passivate_idle_ms;
   e->common_.fault = e->config_.fault;
+  if (Metrics* m = e->config_.metrics) {
+    e->common_.on_step = [m](const std::string& step, int64_t ms) { m->saga_step(step, ms); };
+    auto user_on_done = e->config_.on_done;
+    e->config_.on_done = [m, user_on_done](const PaymentDone& d) {
+      if (!d.payment_id.empty()) m->payment_finished(d.tenant, d.rail, d.state);
+      if (user_on_done) user_on_done(d);
+    };
+    m->add_sampler([self](Metrics& mm) { self->sample_metrics(mm); });
+  }
   const size_t shards = std::max<size_t>(1, e->config_.shards);
   e->shard_deps_.resize(shards);
   e->timers_.reserve(shards);  // ShardDeps point into it: no reallocation after this
@@ -153,6 +166,28 @@ Engine::~Engine() {
 }
 
 caf::actor_system& Engine::system() { return *system_; }
+
+void Engine::sample_metrics(Metrics& m) {
+  if (stopping_) return;
+  uint64_t refused = 0;
+  auto shards = stats();
+  for (size_t i = 0; i < shards.size(); ++i) {
+    m.set_shard(i, shards[i].active, config_.max_active_per_shard);
+    refused += shards[i].overloaded;
+  }
+  m.set_admission_refused(refused);
+  if (pools_) {
+    for (clearing::Rail r : clearing::kAllRails) {
+      if (!pools_->has(r)) continue;
+      const auto& s = pools_->stats(r);
+      m.set_rail(std::string(clearing::to_string(r)), s.queue_depth.load(), s.in_flight.load(),
+                 s.breaker_state.load(), s.opened.load(), s.half_opened.load(), s.closed.load());
+    }
+  }
+  int64_t backlog = 0;
+  with_store([&](Store& s) { backlog = s.outbox_size(); });
+  m.set_outbox_backlog(backlog);
+}
 
 const caf::actor& Engine::shard_for(const std::string& payment_id) const {
   return shards_[fnv1a(payment_id) % shards_.size()];

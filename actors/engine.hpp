@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/metrics.hpp"
 #include "clearing/rails.hpp"
 #include "clearing/sim_rail.hpp"
 #include "sagas/messages.hpp"
@@ -55,6 +56,9 @@ struct EngineConfig {
   int64_t timer_tick_ms = 5;  // resolution of step timeouts and retry backoffs
   uint64_t seed = 0;          // 0: seeded from the clock and pid
   std::function<void(const sagas::PaymentDone&)> on_done;
+  // Where the engine reports its metrics (payments, steps, journal commits,
+  // admission, rails, outbox); owned by the caller, outliving the engine.
+  Metrics* metrics = nullptr;
   // Test hook: may replace a step's outcome, or throw to crash the payment
   // actor (see sagas::PaymentActorDeps::fault). Empty in production.
   decltype(sagas::PaymentActorDeps::fault) fault;
@@ -95,6 +99,10 @@ class Engine {
   const Clock& clock() const { return clock_; }
   // The rail adapters, or nullptr when the simulated rail stands in.
   const clearing::RailPools* rail_pools() const { return pools_; }
+
+  // Refreshes the live gauges of `m` (shards, admission, rails, outbox).
+  // Blocking: call from a thread outside the actor system (a scrape).
+  void sample_metrics(Metrics& m);
 
  private:
   explicit Engine(EngineConfig config);

@@ -1,5 +1,6 @@
 #include "sagas/journal_actor.hpp"
 
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct JournalState {
   bool flush_queued = false;
   uint64_t batches = 0;
   uint64_t committed = 0;
+  CommitObserver on_commit;
 };
 
 using JournalActor = caf::stateful_actor<JournalState>;
@@ -30,7 +32,12 @@ void flush(JournalActor* self) {
   st.flush_queued = false;
   if (st.batch.events.empty() && st.batch.snapshots.empty()) return;
   killpoint("journal.before_commit");
+  const auto t0 = std::chrono::steady_clock::now();
   std::vector<AppendResult> results = st.store->commit(st.batch);
+  if (st.on_commit)
+    st.on_commit(st.batch.events.size(), std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - t0)
+                                             .count());
   killpoint("journal.after_commit");
   ++st.batches;
   st.committed += st.batch.events.size();
@@ -47,8 +54,10 @@ void flush(JournalActor* self) {
   st.waiting.clear();
 }
 
-caf::behavior journal(JournalActor* self, std::shared_ptr<Store> store, size_t max_batch) {
+caf::behavior journal(JournalActor* self, std::shared_ptr<Store> store, size_t max_batch,
+                      CommitObserver on_commit) {
   self->state.store = std::move(store);
+  self->state.on_commit = std::move(on_commit);
   self->state.max_batch = max_batch;
   self->state.batch.events.reserve(max_batch);
   self->state.waiting.reserve(max_batch);
@@ -97,8 +106,9 @@ caf::behavior journal(JournalActor* self, std::shared_ptr<Store> store, size_t m
 }  // namespace
 
 caf::actor spawn_journal(caf::actor_system& system, std::unique_ptr<Store> store,
-                         size_t max_batch) {
-  return system.spawn<caf::detached>(journal, std::shared_ptr<Store>(std::move(store)), max_batch);
+                         size_t max_batch, CommitObserver on_commit) {
+  return system.spawn<caf::detached>(journal, std::shared_ptr<Store>(std::move(store)), max_batch,
+                                     std::move(on_commit));
 }
 
 }  // namespace payengine::sagas

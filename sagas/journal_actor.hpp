@@ -19,13 +19,19 @@
 #include <caf/fwd.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 
 namespace payengine::sagas {
 
 class Store;
 
+// Told about every group commit: its events and how long it took (metrics).
+// Called on the journal's thread; must be quick and thread-safe.
+using CommitObserver = std::function<void(uint64_t events, int64_t duration_us)>;
+
 caf::actor spawn_journal(caf::actor_system& system, std::unique_ptr<Store> store,
-                         size_t max_batch);
+                         size_t max_batch, CommitObserver on_commit = {});
 
 }  // namespace payengine::sagas

@@ -77,6 +77,7 @@ struct PaymentDone {
   std::string tenant;
   std::string state;
   std::string reason_code;
+  std::string rail;  // the rail it was routed to; empty when it never got that far
 };
 
 // A saga as the journal holds it: its snapshot, if any, and all its events.

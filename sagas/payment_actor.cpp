@@ -87,7 +87,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
         },
         [this](done_atom) {
           if (missing_) {
-            send(supervisor_, done_atom::value, PaymentDone{id_, "", "", ""}, true);
+            send(supervisor_, done_atom::value, PaymentDone{id_, "", "", "", ""}, true);
             quit();
           } else if (run_ && run_->done()) {
             finished(run_->progress());
@@ -149,6 +149,13 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   // SagaHost
   void journal(std::vector<EventRecord> chain) override {
     const bool first = initiate_pending_;
+    if (common_.on_step) {
+      for (const auto& ev : chain) {
+        if (last_event_ms_ > 0 && (ev.kind == "step_ok" || ev.kind == "retry"))
+          common_.on_step(ev.step, ev.at_ms - last_event_ms_);
+        last_event_ms_ = ev.at_ms;
+      }
+    }
     std::vector<std::string> points;
     if (killpoints_armed())
       for (const auto& ev : chain)
@@ -183,7 +190,8 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
     bool replay = run_->start_status() == AppendStatus::idempotent_replay ||
                   run_->start_status() == AppendStatus::idempotency_conflict;
     send(supervisor_, done_atom::value,
-         PaymentDone{replay ? "" : id_, ctx_.instruction.tenant, p.state, p.reason_code},
+         PaymentDone{replay ? "" : id_, ctx_.instruction.tenant, p.state, p.reason_code,
+                     ctx_.rail ? std::string(clearing::to_string(*ctx_.rail)) : std::string()},
          replay || recovered_final_);
     quit();
   }
@@ -274,6 +282,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   caf::response_promise initiate_rp_;
   bool initiate_pending_ = false;
   bool recovered_final_ = false;
+  int64_t last_event_ms_ = 0;  // the previous journaled event of this run (step timing)
   bool missing_ = false;  // recovered, but the journal has no such payment
   bool passivating_ = false;  // asked the supervisor to passivate
   bool busy_since_passivate_request_ = false;

@@ -33,6 +33,9 @@ struct PaymentActorDeps {
   caf::actor* journal = nullptr;
   clearing::Clearing* clearing = nullptr;
   clearing::RailAvailable rail_available;  // breaker states for routing; empty: all up
+  // Told each step outcome journaled live (not on recovery): the step and the
+  // time since the payment's previous event (metrics). Thread-safe, quick.
+  std::function<void(const std::string& step, int64_t duration_ms)> on_step;
   const Clock* clock = nullptr;
   uint64_t seed = 1;
   int64_t passivate_idle_ms = 30'000;  // idle this long with a deadline further away: passivate

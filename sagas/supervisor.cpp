@@ -85,7 +85,7 @@ void give_up(Supervisor* self, const std::string& id, const std::string& why) {
     auto results = store.commit(b);
     // A failed commit leaves the saga open: the next start recovers it.
     if (results.front().status == AppendStatus::ok && on_done)
-      on_done(PaymentDone{id, s->tenant, "in_doubt", "MS03"});
+      on_done(PaymentDone{id, s->tenant, "in_doubt", "MS03", ""});
   };
   self->send(*st.deps->common->journal, run_atom::value, std::move(task));
 }
