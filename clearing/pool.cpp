@@ -293,6 +293,8 @@ struct DispatcherState {
   std::vector<caf::actor> workers;
   std::vector<uint32_t> worker_in_flight;
   uint32_t in_flight = 0;
+  bool stopping = false;
+  size_t workers_down = 0;
   static inline const char* name = "rail_dispatcher";
 };
 using Dispatcher = caf::stateful_actor<DispatcherState>;
@@ -305,6 +307,7 @@ void publish(DispatcherState& s) {
 
 void pump(Dispatcher* self) {
   auto& s = self->state;
+  if (s.stopping) return;
   int64_t now = s.clock->now_ms();
   while (!s.queue.empty() && s.in_flight < s.config.max_in_flight) {
     Job job = std::move(s.queue.front());
@@ -358,6 +361,10 @@ caf::behavior dispatcher_actor(Dispatcher* self, PoolConfig config, const Clock*
   // and start a fresh worker in its place.
   self->set_down_handler([=](const caf::down_msg& msg) {
     auto& st = self->state;
+    if (st.stopping) {  // shutting down: quit once the last worker is gone
+      if (++st.workers_down == st.workers.size()) self->quit(caf::exit_reason::user_shutdown);
+      return;
+    }
     for (size_t i = 0; i < st.workers.size(); ++i) {
       if (st.workers[i].address() != msg.source) continue;
       st.in_flight -= st.worker_in_flight[i];
@@ -369,15 +376,20 @@ caf::behavior dispatcher_actor(Dispatcher* self, PoolConfig config, const Clock*
     }
     pump(self);
   });
-  self->set_exit_handler([self](const caf::exit_msg& msg) {
-    for (auto& w : self->state.workers) self->send_exit(w, caf::exit_reason::user_shutdown);
-    self->quit(msg.reason);
+  // Shutting down, the dispatcher outlives its workers, so whoever waits
+  // for it (RailPools::stop) knows no worker can call the sink any more.
+  self->set_exit_handler([self](const caf::exit_msg&) {
+    auto& st = self->state;
+    if (st.stopping) return;
+    st.stopping = true;
+    for (auto& w : st.workers) self->send_exit(w, caf::exit_reason::user_shutdown);
   });
   self->delayed_send(self, std::chrono::milliseconds(config.tick_ms), tick_atom::value);
   publish(s);
   return {
       [=](job_atom, Job& job) {
         auto& st = self->state;
+        if (st.stopping) return;  // the engine is stopping: its sagas resume on the next start
         if (st.queue.size() >= st.config.max_queue) {
           // RailPools admission keeps this from happening; the bound holds anyway.
           st.stats->overloaded.fetch_add(1, std::memory_order_relaxed);
