@@ -9,7 +9,7 @@ PACKAGES=(
   libcaf-dev librdkafka-dev libsqlite3-dev sqlite3 prometheus-cpp-dev
   libboost-dev libboost-test-dev
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libxml2-dev
-  kcat curl wrk prometheus
+  kcat curl wrk prometheus nginx-light
 )
 
 missing=()
