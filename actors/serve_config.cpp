@@ -89,7 +89,8 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text) {
       if (!s.IsMap()) return bad("kafka.settings", "a mapping of librdkafka settings is required");
       for (auto it = s.begin(); it != s.end(); ++it) {
         std::string key = it->first.as<std::string>();
-        auto v = scalar<std::string>(it->second, "kafka.settings." + key);
+        const YAML::Node value = it->second;
+        auto v = scalar<std::string>(value, "kafka.settings." + key);
         if (!v) return v.error();
         c.kafka_settings[key] = *v;
       }
@@ -109,7 +110,8 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text) {
         std::string name = it->first.as<std::string>();
         auto rail = rail_named(name, "rails.addresses." + name);
         if (!rail) return rail.error();
-        auto v = scalar<std::string>(it->second, "rails.addresses." + name);
+        const YAML::Node value = it->second;
+        auto v = scalar<std::string>(value, "rails.addresses." + name);
         if (!v) return v.error();
         auto colon = v->rfind(':');
         if (colon == std::string::npos || colon == 0 || colon + 1 == v->size())
@@ -140,23 +142,27 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text) {
     for (auto it = tenants.begin(); it != tenants.end(); ++it) {
       std::string tenant = it->first.as<std::string>();
       std::string where = "tenants." + tenant;
-      if (auto ok = only(it->second, where, {"payshap_cap_minor", "fallbacks"}); !ok) return ok.error();
+      // A copy of the node (the iterator's value is a temporary), read through
+      // const lookups only (non-const operator[] makes placeholder nodes).
+      const YAML::Node settings = it->second;
+      if (auto ok = only(settings, where, {"payshap_cap_minor", "fallbacks"}); !ok) return ok.error();
       clearing::TenantRouting t;
-      if (it->second["payshap_cap_minor"]) {
-        auto v = scalar<int64_t>(it->second["payshap_cap_minor"], where + ".payshap_cap_minor");
+      if (settings["payshap_cap_minor"]) {
+        auto v = scalar<int64_t>(settings["payshap_cap_minor"], where + ".payshap_cap_minor");
         if (!v) return v.error();
         if (*v < 1) return bad(where + ".payshap_cap_minor", "a positive amount in cents");
         t.payshap_cap_minor = *v;
       }
-      if (auto f = it->second["fallbacks"]) {
+      if (const YAML::Node f = settings["fallbacks"]) {
         if (!f.IsMap()) return bad(where + ".fallbacks", "a mapping of rail to a list of rails is required");
         for (auto fit = f.begin(); fit != f.end(); ++fit) {
           std::string from_name = fit->first.as<std::string>();
           auto from = rail_named(from_name, where + ".fallbacks." + from_name);
           if (!from) return from.error();
-          if (!fit->second.IsSequence()) return bad(where + ".fallbacks." + from_name, "a list of rails is required");
+          const YAML::Node list = fit->second;
+          if (!list.IsSequence()) return bad(where + ".fallbacks." + from_name, "a list of rails is required");
           std::vector<clearing::Rail> to;
-          for (const auto& r : fit->second) {
+          for (const auto& r : list) {
             auto name = scalar<std::string>(r, where + ".fallbacks." + from_name);
             if (!name) return name.error();
             auto rail = rail_named(*name, where + ".fallbacks." + from_name);
