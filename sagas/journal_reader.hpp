@@ -78,8 +78,8 @@ class JournalReader {
                                                size_t max_events = 1000) const;
 
   // The tenant's payments with ids strictly after `after_id` ("" from the
-  // start) that match `filter`, in id order (ids are time-ordered, so this is
-  // also creation order).
+  // start) that match `filter`, in id order (ids are time-ordered to the
+  // millisecond, so this is creation order up to ties within a millisecond).
   Result<PaymentPage> list(const std::string& tenant, const PaymentFilter& filter,
                            const std::string& after_id, size_t limit, size_t max_scan) const;
 
