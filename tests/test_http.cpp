@@ -538,6 +538,7 @@ struct WorldOptions {
   HttpGatewayOptions http;
   std::string db_path;  // "": a fresh file in the world's directory
   bool wait_recovered = true;
+  sagas::Synchronous synchronous = sagas::Synchronous::normal;  // no power loss in tests
 };
 
 class World {
@@ -545,7 +546,7 @@ class World {
   explicit World(WorldOptions o = {}) : options_(std::move(o)) {
     EngineConfig config;
     config.store.path = options_.db_path.empty() ? dir_.path() + "/engine.db" : options_.db_path;
-    config.store.synchronous = sagas::Synchronous::normal;
+    config.store.synchronous = options_.synchronous;
     config.store.idempotency_ttl_ms = options_.idempotency_ttl_ms;
     config.rail = options_.rail;
     config.rails = options_.rails;
@@ -2180,6 +2181,8 @@ BOOST_AUTO_TEST_CASE(
 // POST /v1/payments with keep-alive through wrk, each request its own key.
 BOOST_AUTO_TEST_CASE(bench_wrk, *boost::unit_test::disabled()) {
   WorldOptions o;
+  if (const char* sync = std::getenv("WRK_SYNC"); sync && std::string(sync) == "full")
+    o.synchronous = sagas::Synchronous::full;
   o.http.io_threads = std::getenv("WRK_IO_THREADS") ? std::stoul(std::getenv("WRK_IO_THREADS")) : 1;
   World w(o);
   const char* secs = std::getenv("WRK_SECONDS");
