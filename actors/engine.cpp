@@ -58,6 +58,16 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   auto store = Store::open(config.store);
   if (!store) return store.error();
   std::unique_ptr<Engine> e(new Engine(std::move(config)));
+  {
+    const std::string& path = e->config_.store.path;
+    bool in_memory = path.empty() || path == ":memory:" || path.rfind("file::memory:", 0) == 0 ||
+                     path.find("mode=memory") != std::string::npos;
+    if (!in_memory) {
+      auto reader = JournalReader::open(path);
+      if (!reader) return reader.error();
+      e->reader_ = std::move(reader.value());
+    }
+  }
   e->caf_config_ = std::make_unique<caf::actor_system_config>();
   size_t threads = e->config_.worker_threads;
   // One core is left to the journal's thread, which is busy whenever the
@@ -137,6 +147,13 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
                 [handler](caf::error& err) {
                   handler(InitiateReply{InitiateReply::Status::failed, "", caf::to_string(err)});
                 });
+    },
+    [self, ingress](cancel_atom, const std::string& id, int64_t timeout_ms, CancelHandler& handler) {
+      ingress->request(self->shard_for(id), std::chrono::milliseconds(timeout_ms), cancel_atom::value, id)
+          .then([handler](CancelReply& r) { handler(r); },
+                [handler](caf::error& err) {
+                  handler(CancelReply{CancelReply::Status::failed, caf::to_string(err)});
+                });
     }};
   }, 0);  // dummy argument: see ActorScheduler
   e->recovery_thread_ = std::thread([self] { self->recover_all(); });
@@ -163,6 +180,7 @@ Engine::~Engine() {
   journal_ = nullptr;
   ingress_ = nullptr;
   system_.reset();
+  reader_.reset();
 }
 
 caf::actor_system& Engine::system() { return *system_; }
@@ -213,6 +231,12 @@ void Engine::initiate_async(const PaymentInstruction& p, std::optional<Idempoten
                             std::function<void(const InitiateReply&)> handler) {
   caf::anon_send(ingress_, InitiateCommand{new_payment_id(), p, std::move(claim)},
                  InitiateHandler(std::move(handler)));
+}
+
+void Engine::cancel_async(const std::string& payment_id, CancelHandler handler,
+                          std::chrono::milliseconds timeout) {
+  caf::anon_send(ingress_, cancel_atom::value, payment_id, static_cast<int64_t>(timeout.count()),
+                 std::move(handler));
 }
 
 CancelReply Engine::cancel(const std::string& payment_id, std::chrono::milliseconds timeout) {

@@ -29,6 +29,7 @@
 #include "actors/metrics.hpp"
 #include "clearing/rails.hpp"
 #include "clearing/sim_rail.hpp"
+#include "sagas/journal_reader.hpp"
 #include "sagas/messages.hpp"
 #include "sagas/payment_saga.hpp"
 #include "sagas/screening.hpp"
@@ -89,6 +90,16 @@ class Engine {
   void initiate_async(const PaymentInstruction& p, std::optional<sagas::IdempotencyClaim> claim,
                       std::function<void(const sagas::InitiateReply&)> handler);
 
+  // Sends a cancel from an actor context; the reply goes to `handler`
+  // (called on a CAF worker thread; `failed` after `timeout`).
+  void cancel_async(const std::string& payment_id, sagas::CancelHandler handler,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // Read-only queries on a connection of their own (WAL: they neither wait
+  // for nor delay the journal's commits); thread-safe. nullptr when the
+  // database is in memory (a second connection cannot see it).
+  sagas::JournalReader* reader() const { return reader_.get(); }
+
   bool recovered() const { return recovered_.load(); }
   bool wait_recovered(std::chrono::milliseconds timeout);
   uint64_t recovered_count() const { return recovered_count_.load(); }
@@ -117,6 +128,7 @@ class Engine {
   std::vector<caf::actor> shards_;
   std::vector<caf::actor> timers_;  // one shard timer per shard
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<sagas::JournalReader> reader_;
   std::unique_ptr<clearing::Clearing> rail_;
   clearing::RailPools* pools_ = nullptr;  // rail_ when the adapters are in use
   sagas::SagaDefinition<sagas::PaymentContext> definition_;

@@ -103,6 +103,8 @@ struct ShardStats {
 using StoreTask = std::function<void(Store&)>;
 // Where an asynchronous initiate's reply goes (Engine::initiate_async).
 using InitiateHandler = std::function<void(const InitiateReply&)>;
+// Where an asynchronous cancel's reply goes (Engine::cancel_async).
+using CancelHandler = std::function<void(const CancelReply&)>;
 using Thunk = std::function<void()>;
 
 }  // namespace payengine::sagas
@@ -122,5 +124,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::PaymentDone)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::ShardStats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::StoreTask)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::InitiateHandler)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::CancelHandler)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::sagas::Thunk)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(payengine::clearing::RailResponse)

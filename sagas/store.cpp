@@ -99,6 +99,7 @@ CREATE TABLE IF NOT EXISTS sagas(
   updated_ms INTEGER NOT NULL,
   last_seq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sagas_open ON sagas(payment_id) WHERE terminal = 0;
+CREATE INDEX IF NOT EXISTS sagas_tenant ON sagas(tenant, payment_id);
 CREATE TABLE IF NOT EXISTS saga_snapshots(
   payment_id TEXT NOT NULL PRIMARY KEY,
   seq INTEGER NOT NULL,
@@ -343,6 +344,7 @@ struct Store::Impl {
   sqlite3_stmt* select_snapshot = nullptr;
   sqlite3_stmt* select_idempotency = nullptr;
   sqlite3_stmt* purge_idempotency = nullptr;
+  sqlite3_stmt* purge_idempotency_bounded = nullptr;
   sqlite3_stmt* select_outbox = nullptr;
   sqlite3_stmt* delete_outbox = nullptr;
   sqlite3_stmt* select_outbox_size = nullptr;
@@ -554,6 +556,10 @@ bool Store::Impl::prepare_all() {
              "WHERE tenant = ?1 AND key = ?2",
              &select_idempotency) &&
          prepare("DELETE FROM idempotency WHERE created_ms < ?1", &purge_idempotency) &&
+         prepare(
+             "DELETE FROM idempotency WHERE (tenant, key) IN (SELECT tenant, key FROM idempotency "
+             "WHERE created_ms < ?1 ORDER BY created_ms LIMIT ?2)",
+             &purge_idempotency_bounded) &&
          prepare(
              "SELECT seq, payment_id, tenant, kind, step, state, at_ms, data FROM saga_events "
              "WHERE seq > (SELECT relayed_through_seq FROM outbox_cursor) AND publish = 1 "
@@ -1311,6 +1317,20 @@ int64_t Store::purge_idempotency(int64_t now_ms) {
     cutoff_ms = std::numeric_limits<int64_t>::min();
   sqlite3_stmt* s = impl_->purge_idempotency;
   bind_int(s, 1, cutoff_ms);
+  if (!impl_->run(s, "purge idempotency")) return -1;
+  return sqlite3_changes(impl_->db);
+}
+
+// Returns -1 if SQLite fails.
+int64_t Store::purge_idempotency(int64_t now_ms, size_t max_rows) {
+  if (max_rows == 0) return 0;
+  int64_t cutoff_ms = 0;
+  if (__builtin_sub_overflow(now_ms, impl_->options.idempotency_ttl_ms, &cutoff_ms))
+    cutoff_ms = std::numeric_limits<int64_t>::min();
+  sqlite3_stmt* s = impl_->purge_idempotency_bounded;
+  bind_int(s, 1, cutoff_ms);
+  bind_int(s, 2, static_cast<int64_t>(
+                     std::min<size_t>(max_rows, std::numeric_limits<int64_t>::max())));
   if (!impl_->run(s, "purge idempotency")) return -1;
   return sqlite3_changes(impl_->db);
 }

@@ -192,6 +192,10 @@ class Store {
   std::optional<IdempotencyEntry> idempotency(const std::string& tenant, const std::string& key) const;
   // Deletes keys created before now_ms - ttl. Returns how many went.
   int64_t purge_idempotency(int64_t now_ms);
+  // The same, deleting at most `max_rows` keys (oldest first), so that one
+  // call keeps the journal's thread busy for a bounded time. Returns how
+  // many went (== max_rows: call again), or -1 when SQLite failed.
+  int64_t purge_idempotency(int64_t now_ms, size_t max_rows);
 
   // Outbox (relayed to Kafka by the outbox relay): the published events not
   // yet confirmed, oldest first. Deleting through a seq confirms every
