@@ -562,9 +562,8 @@ bool Store::Impl::prepare_all() {
              &purge_idempotency_bounded) &&
          prepare(
              "SELECT seq, payment_id, tenant, kind, step, state, at_ms, data FROM saga_events "
-             "WHERE seq > (SELECT relayed_through_seq FROM outbox_cursor) AND publish = 1 "
-             "ORDER BY seq "
-             "LIMIT ?1",
+             "WHERE seq > max((SELECT relayed_through_seq FROM outbox_cursor), ?2) "
+             "AND publish = 1 ORDER BY seq LIMIT ?1",
              &select_outbox) &&
          prepare("UPDATE outbox_cursor SET relayed_through_seq = max(relayed_through_seq, ?1)",
                  &delete_outbox) &&
@@ -1335,13 +1334,14 @@ int64_t Store::purge_idempotency(int64_t now_ms, size_t max_rows) {
   return sqlite3_changes(impl_->db);
 }
 
-std::vector<OutboxRow> Store::outbox_peek(size_t limit) const {
+std::vector<OutboxRow> Store::outbox_peek(size_t limit, int64_t after_seq) const {
   std::vector<OutboxRow> out;
   if (limit == 0) return out;
   sqlite3_stmt* s = impl_->select_outbox;
   StmtScope scope(s);
   bind_int(s, 1, static_cast<int64_t>(
                      std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
+  bind_int(s, 2, after_seq);
   while (sqlite3_step(s) == SQLITE_ROW) {
     StoredEvent e;
     e.seq = sqlite3_column_int64(s, 0);

@@ -198,9 +198,11 @@ class Store {
   int64_t purge_idempotency(int64_t now_ms, size_t max_rows);
 
   // Outbox (relayed to Kafka by the outbox relay): the published events not
-  // yet confirmed, oldest first. Deleting through a seq confirms every
-  // published event up to it; they are never returned again.
-  std::vector<OutboxRow> outbox_peek(size_t limit) const;
+  // yet confirmed, oldest first; with `after_seq`, only those past it too
+  // (a relay with events in flight reads on from the last one it sent).
+  // Deleting through a seq confirms every published event up to it; they
+  // are never returned again.
+  std::vector<OutboxRow> outbox_peek(size_t limit, int64_t after_seq = 0) const;
   Result<Unit> outbox_delete_through(int64_t seq);
   int64_t outbox_size() const;
 
