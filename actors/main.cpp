@@ -4,9 +4,12 @@
 //   payengine bench sagas     end-to-end saga throughput against the raw SQLite ceiling
 //   payengine bench clearing  throughput through each rail adapter against railsim
 //   payengine railsim         play one rail's counterpart on a port
+//   payengine serve           the engine behind its HTTP and Kafka doors, until SIGTERM
+//   payengine broker          librdkafka's mock cluster alone (a Kafka that outlives serve restarts)
 #include <CLI/CLI.hpp>
 
 #include <signal.h>
+#include <time.h>
 
 #include <filesystem>
 #include <iostream>
@@ -15,6 +18,8 @@
 #include "actors/bench_clearing.hpp"
 #include "actors/driver.hpp"
 #include "actors/engine.hpp"
+#include "actors/kafka_embedded.hpp"
+#include "actors/serve.hpp"
 #include "clearing/rails.hpp"
 
 using namespace payengine;
@@ -155,6 +160,60 @@ int run_command(const CommonFlags& f, DriverOptions d, bool human) {
   return r.open_sagas == 0 ? 0 : 1;
 }
 
+// Blocks SIGINT and SIGTERM in this thread (and every thread started after),
+// so that they are taken only by wait_for_stop.
+sigset_t block_stop_signals() {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  return stop;
+}
+
+// Waits for SIGINT or SIGTERM; every 100 ms calls `tick` (if set).
+void wait_for_stop(const sigset_t& stop, const std::function<void()>& tick = {}) {
+  for (;;) {
+    timespec ts{0, 100'000'000};
+    int sig = sigtimedwait(&stop, nullptr, &ts);
+    if (sig == SIGINT || sig == SIGTERM) return;
+    if (tick) tick();
+  }
+}
+
+int serve_command(const std::string& config_path, const ServeConfig& overrides, bool db_set, bool port_set,
+                  bool brokers_set) {
+  ServeConfig config;
+  if (!config_path.empty()) {
+    auto c = load_serve_config(config_path);
+    if (!c) {
+      std::cerr << "payengine serve: " << c.error().message << "\n";
+      return 2;
+    }
+    config = *c;
+  }
+  if (db_set) config.db = overrides.db;
+  if (port_set) config.http_port = overrides.http_port;
+  if (brokers_set) config.kafka_brokers = overrides.kafka_brokers;
+  sigset_t stop = block_stop_signals();
+  auto server = Server::start(config, std::cout);
+  if (!server) {
+    std::cerr << "payengine serve: " << server.error().code << ": " << server.error().message << "\n";
+    return 2;
+  }
+  Engine& engine = (*server)->engine();
+  bool announced = false;
+  wait_for_stop(stop, [&] {
+    if (announced || !engine.recovered()) return;
+    announced = true;
+    std::cout << "ready: recovery finished (" << engine.recovered_count() << " unfinished sagas resumed)"
+              << std::endl;
+  });
+  std::cout << "payengine serve: stopping" << std::endl;
+  (*server)->stop();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -210,7 +269,34 @@ int main(int argc, char** argv) {
   railsim->add_option("--faults", sim_faults, "initial faults as JSON (see GET /faults)");
   railsim->add_option("--xsd-dir", sim_opts.xsd_dir, "validate ISO 20022 messages against these XSDs");
 
+  std::string serve_config_path;
+  ServeConfig serve_overrides;
+  auto* serve = app.add_subcommand("serve", "run the engine behind its HTTP gateway and Kafka bridge");
+  serve->add_option("--config", serve_config_path, "YAML configuration (see actors/serve_config.hpp)");
+  auto* serve_db = serve->add_option("--db", serve_overrides.db, "SQLite journal (overrides db:)");
+  auto* serve_port = serve->add_option("--http-port", serve_overrides.http_port, "HTTP port, 0: any (overrides http.port)");
+  auto* serve_brokers = serve->add_option("--kafka-brokers", serve_overrides.kafka_brokers,
+                                          "embedded or host:port,... (overrides kafka.brokers)");
+
+  kafka::EmbeddedKafkaOptions broker_opts;
+  auto* broker = app.add_subcommand("broker", "run librdkafka's mock cluster with the payments topics");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (serve->parsed())
+    return serve_command(serve_config_path, serve_overrides, serve_db->count() > 0, serve_port->count() > 0,
+                         serve_brokers->count() > 0);
+  if (broker->parsed()) {
+    sigset_t stop = block_stop_signals();
+    auto cluster = kafka::EmbeddedKafka::start(broker_opts);
+    if (!cluster) {
+      std::cerr << "payengine broker: " << cluster.error().message << "\n";
+      return 2;
+    }
+    std::cout << "kafka: mock broker at " << (*cluster)->bootstrap() << std::endl;
+    wait_for_stop(stop);
+    return 0;
+  }
 
   if (railsim->parsed()) {
     sim_opts.rail = *clearing::rail_from_string(sim_rail);
@@ -223,11 +309,7 @@ int main(int argc, char** argv) {
       sim_opts.faults = *f;
     }
     // Block the stop signals before any thread starts, then wait for one.
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+    sigset_t stop = block_stop_signals();
     clearing::net::IoThread io;
     auto sim = clearing::Railsim::start(io.context(), sim_opts);
     if (!sim) {
@@ -236,8 +318,7 @@ int main(int argc, char** argv) {
     }
     std::cout << "railsim " << sim_rail << " listening on 127.0.0.1:" << (*sim)->port()
               << " admin http://127.0.0.1:" << (*sim)->admin_port() << "/faults" << std::endl;
-    int sig = 0;
-    sigwait(&stop, &sig);
+    wait_for_stop(stop);
     return 0;
   }
   if (bench_clearing->parsed()) return run_bench_clearing(clearing_opts);

@@ -1,6 +1,10 @@
 #include "actors/serve_config.hpp"
 
+#include "sagas/money.hpp"
+
 #include <yaml-cpp/yaml.h>
+
+#include <boost/asio/ip/address.hpp>
 
 #include <fstream>
 #include <set>
@@ -49,7 +53,7 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text) {
     return bad("(yaml)", e.what());
   }
   if (root.IsNull()) return c;
-  if (auto ok = only(root, "", {"db", "sync", "http", "kafka", "rails", "admission", "tenants"}); !ok)
+  if (auto ok = only(root, "", {"db", "sync", "http", "kafka", "rails", "admission", "tenants", "accounts"}); !ok)
     return ok.error();
   if (root["db"]) {
     auto v = scalar<std::string>(root["db"], "db");
@@ -63,7 +67,15 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text) {
     c.sync = *v;
   }
   if (auto http = root["http"]) {
-    if (auto ok = only(http, "http", {"port", "threads"}); !ok) return ok.error();
+    if (auto ok = only(http, "http", {"bind", "port", "threads"}); !ok) return ok.error();
+    if (http["bind"]) {
+      auto v = scalar<std::string>(http["bind"], "http.bind");
+      if (!v) return v.error();
+      boost::system::error_code ec;
+      boost::asio::ip::make_address(*v, ec);
+      if (ec) return bad("http.bind", "'" + *v + "' is not an IP address");
+      c.http_bind = *v;
+    }
     if (http["port"]) {
       auto v = scalar<int64_t>(http["port"], "http.port");
       if (!v) return v.error();
@@ -173,6 +185,35 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text) {
         }
       }
       c.tenants[tenant] = t;
+    }
+  }
+  if (const YAML::Node accounts = root["accounts"]) {
+    if (!accounts.IsSequence()) return bad("accounts", "a list of {id, currency, balance_minor} is required");
+    std::set<std::string> seen;
+    size_t i = 0;
+    for (const auto& item : accounts) {
+      const YAML::Node a = item;
+      std::string where = "accounts[" + std::to_string(i++) + "]";
+      if (auto ok = only(a, where, {"id", "currency", "balance_minor"}); !ok) return ok.error();
+      if (!a["id"] || !a["currency"] || !a["balance_minor"])
+        return bad(where, "id, currency and balance_minor are required");
+      SeedAccount s;
+      auto id = scalar<std::string>(a["id"], where + ".id");
+      if (!id) return id.error();
+      auto slash = id->find('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == id->size())
+        return bad(where + ".id", "'" + *id + "' is not <tenant>/<account>");
+      if (!seen.insert(*id).second) return bad(where + ".id", "'" + *id + "' is listed twice");
+      auto ccy = scalar<std::string>(a["currency"], where + ".currency");
+      if (!ccy) return ccy.error();
+      if (!currency_decimals(*ccy)) return bad(where + ".currency", "unknown currency '" + *ccy + "'");
+      auto bal = scalar<int64_t>(a["balance_minor"], where + ".balance_minor");
+      if (!bal) return bal.error();
+      if (*bal < 0) return bad(where + ".balance_minor", "must not be negative");
+      s.id = *id;
+      s.currency = *ccy;
+      s.balance_minor = *bal;
+      c.accounts.push_back(std::move(s));
     }
   }
   return c;

@@ -5,6 +5,7 @@
 //   db: /var/lib/payengine/engine.db     # the SQLite journal
 //   sync: full                           # full | normal
 //   http:
+//     bind: 127.0.0.1                    # 0.0.0.0 in a pod (the mesh's sidecar connects to the pod IP)
 //     port: 8080                         # 0: any free port (printed)
 //     threads: 2
 //   kafka:
@@ -20,6 +21,8 @@
 //     max_active_per_shard: 10000
 //   tenants:
 //     bank1: {payshap_cap_minor: 1000000, fallbacks: {PAYSHAP: [EFT]}}
+//   accounts:                            # created at start when missing (never changed when present)
+//     - {id: bank1/1234567890, currency: ZAR, balance_minor: 100000000}
 #pragma once
 
 #include <cstdint>
@@ -33,9 +36,18 @@
 
 namespace payengine {
 
+// A ledger account that `payengine serve` opens at start if it is missing:
+// "<tenant>/<account number or IBAN>" (see sagas/payment_saga.cpp).
+struct SeedAccount {
+  std::string id;
+  std::string currency;
+  int64_t balance_minor = 0;
+};
+
 struct ServeConfig {
   std::string db = "payengine.db";
   std::string sync = "full";
+  std::string http_bind = "127.0.0.1";
   uint16_t http_port = 8080;
   uint32_t http_threads = 2;
   std::string kafka_brokers = "embedded";
@@ -45,6 +57,7 @@ struct ServeConfig {
   size_t shards = 4;
   uint64_t max_active_per_shard = 10'000;
   std::map<std::string, clearing::TenantRouting> tenants;
+  std::vector<SeedAccount> accounts;
 };
 
 // Parses the YAML text of a serve configuration onto the defaults.
