@@ -1,5 +1,7 @@
 #include "actors/serve.hpp"
 
+#include <librdkafka/rdkafka.h>
+
 #include <ostream>
 
 #include "actors/engine.hpp"
@@ -52,9 +54,26 @@ Result<Unit> configure_rails(const ServeConfig& c, EngineConfig& ec,
   return Unit{};
 }
 
+// The pass-through Kafka properties, checked by librdkafka for both client
+// roles before anything opens (a typo must not leave a journal behind).
+Result<kafka::KafkaSettings> kafka_settings_checked(const ServeConfig& c) {
+  std::vector<std::string> props;
+  for (const auto& [k, v] : c.kafka_settings) props.push_back(k + "=" + v);
+  auto settings = kafka::kafka_settings(c.kafka_brokers, props);
+  if (!settings) return part_error("kafka", settings.error());
+  for (kafka::ClientRole role : {kafka::ClientRole::consumer, kafka::ClientRole::producer}) {
+    auto conf = kafka::make_client_conf(role, "127.0.0.1:9092", {}, settings->properties);
+    if (!conf) return part_error("kafka", conf.error());
+    rd_kafka_conf_destroy(*conf);
+  }
+  return settings;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::start(const ServeConfig& c, std::ostream& out) {
+  auto settings = kafka_settings_checked(c);
+  if (!settings) return settings.error();
   std::unique_ptr<Server> s(new Server());
   s->metrics_ = std::make_unique<Metrics>();
 
@@ -100,10 +119,6 @@ Result<std::unique_ptr<Server>> Server::start(const ServeConfig& c, std::ostream
   if (!gateway) return part_error("http", gateway.error());
   s->gateway_ = std::move(*gateway);
 
-  std::vector<std::string> props;
-  for (const auto& [k, v] : c.kafka_settings) props.push_back(k + "=" + v);
-  auto settings = kafka::kafka_settings(c.kafka_brokers, props);
-  if (!settings) return part_error("kafka", settings.error());
   kafka::KafkaBridgeConfig kc;
   kc.settings = *settings;
   auto bridge = kafka::KafkaBridge::start(*s->engine_, kc);
