@@ -410,7 +410,11 @@ Result<WrkResult> run_wrk(const WrkRun& r) {
     } else if (std::sscanf(line.c_str(), "pe_requests %llu", &a) == 1) {
       w.requests = a;
     } else if (std::sscanf(line.c_str(), "pe_errors %llu %llu %llu %llu %llu", &a, &b, &c, &d, &e) == 5) {
-      w.err_connect = a, w.err_read = b, w.err_write = c, w.err_status = d, w.err_timeout = e;
+      w.err_connect = a;
+      w.err_read = b;
+      w.err_write = c;
+      w.err_status = d;
+      w.err_timeout = e;
     } else if (std::sscanf(line.c_str(), "pe_latency_us %llu %llu %llu", &a, &b, &c) == 3) {
       w.p50_ms = static_cast<double>(a) / 1000.0;
       w.p90_ms = static_cast<double>(b) / 1000.0;
@@ -520,8 +524,8 @@ json wrk_json(const WrkResult& w) {
 }  // namespace
 
 int run_bench_http(const BenchHttpOptions& o) {
-  if (o.seconds < 1 || o.connections < 1 || o.io_threads < 1) {
-    std::cerr << "bench http: --seconds, --connections and --io-threads must be at least 1\n";
+  if (o.seconds < 1 || o.seconds > 86'400 || o.connections < 1 || o.io_threads < 1) {
+    std::cerr << "bench http: --seconds must be 1..86400, --connections and --io-threads at least 1\n";
     return 2;
   }
   auto wrk = find_in_path("wrk");
