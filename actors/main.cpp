@@ -3,6 +3,8 @@
 //   payengine run             drive synthetic payments against a database (crash-recovery harness)
 //   payengine bench sagas     end-to-end saga throughput against the raw SQLite ceiling
 //   payengine bench clearing  throughput through each rail adapter against railsim
+//   payengine bench http      POST /v1/payments through the HTTP gateway against an nginx ceiling
+//   payengine bench kafka     commands from Kafka into the journal against a raw consumer ceiling
 //   payengine railsim         play one rail's counterpart on a port
 //   payengine serve           the engine behind its HTTP and Kafka doors, until SIGTERM
 //   payengine broker          librdkafka's mock cluster alone (a Kafka that outlives serve restarts)
@@ -16,6 +18,8 @@
 
 #include "actors/bench.hpp"
 #include "actors/bench_clearing.hpp"
+#include "actors/bench_http.hpp"
+#include "actors/bench_kafka.hpp"
 #include "actors/driver.hpp"
 #include "actors/engine.hpp"
 #include "actors/kafka_embedded.hpp"
@@ -257,6 +261,25 @@ int main(int argc, char** argv) {
   bench_clearing->add_option("--workers", clearing_opts.workers, "workers per pool");
   bench_clearing->add_option("--rail", clearing_opts.rail, "one rail only (SAMOS, EFT, RTC, PAYSHAP, SWIFT)");
 
+  BenchHttpOptions http_bench_opts;
+  auto* bench_http = bench->add_subcommand("http", "POST /v1/payments through the HTTP gateway against nginx");
+  bench_http->add_option("--seconds", http_bench_opts.seconds, "seconds per wrk run")->check(CLI::PositiveNumber);
+  bench_http->add_option("--connections", http_bench_opts.connections, "wrk connections")->check(CLI::PositiveNumber);
+  bench_http->add_option("--io-threads", http_bench_opts.io_threads, "the gateway's I/O threads")
+      ->check(CLI::PositiveNumber);
+  bench_http->add_option("--sync", http_bench_opts.sync, "full or normal")->check(CLI::IsMember({"full", "normal"}));
+  bench_http->add_flag("--json", http_bench_opts.json, "one JSON line on stdout instead of the table");
+  BenchKafkaOptions kafka_bench_opts;
+  std::string kafka_bench_relay = "off";
+  auto* bench_kafka = bench->add_subcommand("kafka", "commands from Kafka into the journal against a raw consumer");
+  bench_kafka->add_option("--commands", kafka_bench_opts.commands, "payment.initiate commands")
+      ->check(CLI::PositiveNumber);
+  bench_kafka->add_option("--sync", kafka_bench_opts.sync, "full or normal")->check(CLI::IsMember({"full", "normal"}));
+  bench_kafka->add_option("--relay", kafka_bench_relay, "on: the outbox relay runs during intake, as in serve")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->each([&](const std::string& v) { kafka_bench_opts.relay = v == "on"; });
+  bench_kafka->add_flag("--json", kafka_bench_opts.json, "one JSON line on stdout instead of the table");
+
   clearing::RailsimOptions sim_opts;
   std::string sim_rail, sim_faults;
   auto* railsim = app.add_subcommand("railsim", "play one rail's counterpart over loopback TCP");
@@ -322,6 +345,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (bench_clearing->parsed()) return run_bench_clearing(clearing_opts);
+  if (bench_http->parsed()) return run_bench_http(http_bench_opts);
+  if (bench_kafka->parsed()) return run_bench_kafka(kafka_bench_opts);
 
   if (demo->parsed()) {
     if (demo_flags.db.empty()) {
