@@ -4,7 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <boost/asio/ip/address.hpp>
+#include <arpa/inet.h>
 
 #include <fstream>
 #include <set>
@@ -71,9 +71,9 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text) {
     if (http["bind"]) {
       auto v = scalar<std::string>(http["bind"], "http.bind");
       if (!v) return v.error();
-      boost::system::error_code ec;
-      boost::asio::ip::make_address(*v, ec);
-      if (ec) return bad("http.bind", "'" + *v + "' is not an IP address");
+      unsigned char addr[16];
+      if (inet_pton(AF_INET, v->c_str(), addr) != 1 && inet_pton(AF_INET6, v->c_str(), addr) != 1)
+        return bad("http.bind", "'" + *v + "' is not an IP address");
       c.http_bind = *v;
     }
     if (http["port"]) {

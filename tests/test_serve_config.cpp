@@ -20,7 +20,7 @@ BOOST_AUTO_TEST_CASE(a_full_file) {
   auto c = parse_serve_config(R"(
 db: /tmp/x.db
 sync: normal
-http: {port: 0, threads: 4}
+http: {bind: 0.0.0.0, port: 0, threads: 4}
 kafka:
   brokers: k1:9092,k2:9092
   settings: {security.protocol: SASL_SSL, sasl.mechanism: PLAIN}
@@ -33,6 +33,7 @@ tenants:
 )");
   BOOST_REQUIRE_MESSAGE(c.ok(), (c.ok() ? std::string() : c.error().message));
   BOOST_CHECK_EQUAL(c->db, "/tmp/x.db");
+  BOOST_CHECK_EQUAL(c->http_bind, "0.0.0.0");
   BOOST_CHECK_EQUAL(c->http_port, 0);
   BOOST_CHECK_EQUAL(c->http_threads, 4u);
   BOOST_CHECK_EQUAL(c->kafka_settings.at("sasl.mechanism"), "PLAIN");
@@ -60,6 +61,16 @@ BOOST_AUTO_TEST_CASE(mistakes_name_their_key) {
       {"tenants: {bank1: {fallbacks: {PAYSHAP: EFT}}}", "tenants.bank1.fallbacks.PAYSHAP: a list of rails"},
       {"tenants: {bank1: {fallbacks: {PAYSHAP: [MOON]}}}", "tenants.bank1.fallbacks.PAYSHAP: unknown rail 'MOON'"},
       {"db: [a, b]", "db: a single value is required"},
+      {"http: {bind: localhost}", "http.bind: 'localhost' is not an IP address"},
+      {"accounts: {id: x}", "accounts: a list"},
+      {"accounts: [{id: bank1/1, currency: ZAR}]", "accounts[0]: id, currency and balance_minor are required"},
+      {"accounts: [{id: nobank, currency: ZAR, balance_minor: 1}]", "accounts[0].id: 'nobank' is not <tenant>/<account>"},
+      {"accounts: [{id: b/1, currency: ZZZ, balance_minor: 1}]", "accounts[0].currency: unknown currency 'ZZZ'"},
+      {"accounts: [{id: b/1, currency: ZAR, balance_minor: -1}]", "accounts[0].balance_minor: must not be negative"},
+      {"accounts: [{id: b/1, currency: ZAR, balance_minor: 1.5}]", "accounts[0].balance_minor: '1.5' has the wrong type"},
+      {"accounts: [{id: b/1, currency: ZAR, balance_minor: 1}, {id: b/1, currency: ZAR, balance_minor: 2}]",
+       "accounts[1].id: 'b/1' is listed twice"},
+      {"accounts: [{id: b/1, currency: ZAR, balance_minor: 1, colour: red}]", "accounts[0].colour: unknown key"},
       {"{unclosed", "(yaml)"},
   };
   for (auto& [yaml, expected] : cases) {
@@ -73,4 +84,17 @@ BOOST_AUTO_TEST_CASE(mistakes_name_their_key) {
   auto missing = load_serve_config("/nonexistent/payengine.yaml");
   BOOST_REQUIRE(!missing.ok());
   BOOST_CHECK_NE(missing.error().message.find("cannot be read"), std::string::npos);
+}
+
+// The ready-made file the README points at parses, with its seed accounts.
+BOOST_AUTO_TEST_CASE(the_local_deploy_file) {
+  auto c = load_serve_config(std::string(PAYENGINE_SOURCE_DIR) + "/deploy/local/serve.yaml");
+  BOOST_REQUIRE_MESSAGE(c.ok(), (c.ok() ? std::string() : c.error().message));
+  BOOST_CHECK_EQUAL(c->http_bind, "127.0.0.1");
+  BOOST_CHECK_EQUAL(c->http_port, 8080);
+  BOOST_CHECK_EQUAL(c->kafka_brokers, "embedded");
+  BOOST_REQUIRE_EQUAL(c->accounts.size(), 3u);
+  BOOST_CHECK_EQUAL(c->accounts[0].id, "bank1/1234567890");
+  BOOST_CHECK_EQUAL(c->accounts[0].currency, "ZAR");
+  BOOST_CHECK_EQUAL(c->accounts[0].balance_minor, 100'000'000'000);
 }
