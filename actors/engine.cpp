@@ -143,16 +143,18 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
     return {[self, ingress](InitiateCommand& cmd, InitiateHandler& handler) {
       const caf::actor& shard = self->shard_for(cmd.payment_id);
       ingress->request(shard, caf::infinite, initiate_atom::value, std::move(cmd))
-          .then([handler](InitiateReply& r) { handler(r); },
-                [handler](caf::error& err) {
+          .then([self, handler](InitiateReply& r) { handler(r); --self->async_in_flight_; },
+                [self, handler](caf::error& err) {
                   handler(InitiateReply{InitiateReply::Status::failed, "", caf::to_string(err)});
+                  --self->async_in_flight_;
                 });
     },
     [self, ingress](cancel_atom, const std::string& id, int64_t timeout_ms, CancelHandler& handler) {
       ingress->request(self->shard_for(id), std::chrono::milliseconds(timeout_ms), cancel_atom::value, id)
-          .then([handler](CancelReply& r) { handler(r); },
-                [handler](caf::error& err) {
+          .then([self, handler](CancelReply& r) { handler(r); --self->async_in_flight_; },
+                [self, handler](caf::error& err) {
                   handler(CancelReply{CancelReply::Status::failed, caf::to_string(err)});
+                  --self->async_in_flight_;
                 });
     }};
   }, 0);  // dummy argument: see ActorScheduler
@@ -163,6 +165,12 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
 Engine::~Engine() {
   stopping_ = true;
   if (recovery_thread_.joinable()) recovery_thread_.join();
+  // Let initiates and cancels already sent get their answers (bounded): a
+  // payment actor stopped while it still holds a caller's reply promise
+  // keeps the ingress actor alive through it (a reference cycle at exit).
+  const auto drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (async_in_flight_.load() > 0 && std::chrono::steady_clock::now() < drain_until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   // Every actor stops before the objects they use (the rail, the scheduler,
   // the shard list) go away: a payment actor may be inside submit() and a
   // queued rail callback may still look up its shard.
@@ -229,12 +237,14 @@ InitiateReply Engine::initiate(const PaymentInstruction& p, std::optional<Idempo
 
 void Engine::initiate_async(const PaymentInstruction& p, std::optional<IdempotencyClaim> claim,
                             std::function<void(const InitiateReply&)> handler) {
+  ++async_in_flight_;
   caf::anon_send(ingress_, InitiateCommand{new_payment_id(), p, std::move(claim)},
                  InitiateHandler(std::move(handler)));
 }
 
 void Engine::cancel_async(const std::string& payment_id, CancelHandler handler,
                           std::chrono::milliseconds timeout) {
+  ++async_in_flight_;
   caf::anon_send(ingress_, cancel_atom::value, payment_id, static_cast<int64_t>(timeout.count()),
                  std::move(handler));
 }

@@ -141,6 +141,7 @@ class Engine {
   std::atomic<bool> recovered_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> recovered_count_{0};
+  std::atomic<int64_t> async_in_flight_{0};  // initiate_async / cancel_async sent, not yet answered
   std::thread recovery_thread_;
 };
 

@@ -9,9 +9,10 @@
 namespace payengine::sagas {
 namespace {
 
-// A payment actor on its way out (passivation handshake): it asked to
-// passivate, was told to stop, and has not terminated yet. Messages for it
-// wait here and go to its next activation.
+// Messages for a payment that cannot be active now: it is on its way out
+// (passivation handshake: it asked to passivate, was told to stop, and has
+// not terminated yet), or the shard is at its cap of active actors and it
+// waits for room. They go to its next activation.
 struct Passivating {
   caf::actor_addr actor;
   int64_t wake_at_ms = 0;
@@ -26,6 +27,10 @@ struct SupervisorState {
   SupervisorConfig config;
   std::unordered_map<std::string, caf::actor> active;      // payment id -> actor
   std::unordered_map<std::string, Passivating> passivating;
+  // Payments to reactivate once the shard has room, in arrival order: the
+  // cap on active actors holds for reactivations and recovery too.
+  std::unordered_map<std::string, Passivating> waiting;
+  std::deque<std::string> waiting_order;
   std::unordered_map<caf::actor_addr, std::string> ids;    // actor -> payment id (until it is down)
   std::unordered_map<std::string, std::deque<int64_t>> restarts;
   ShardStats stats;
@@ -51,6 +56,39 @@ caf::actor ensure_active(Supervisor* self, const std::string& id) {
   if (it != st.active.end()) return it->second;
   ++st.stats.reactivated;
   return spawn_child(self, id, SpawnMode::recover);
+}
+
+bool full(const SupervisorState& st) { return st.active.size() >= st.config.max_active; }
+
+// Where a message for `id` must wait (nullptr: deliver it to the active
+// actor, reactivating it if needed): on its way out, or waiting for room.
+Passivating* buffer_for(Supervisor* self, const std::string& id) {
+  auto& st = self->state;
+  if (auto p = st.passivating.find(id); p != st.passivating.end()) return &p->second;
+  if (st.active.count(id)) return nullptr;
+  if (auto w = st.waiting.find(id); w != st.waiting.end()) return &w->second;
+  if (!full(st)) return nullptr;
+  st.waiting_order.push_back(id);
+  return &st.waiting[id];
+}
+
+// Activates `id` and hands it what waited for it.
+void activate_with(Supervisor* self, const std::string& id, Passivating& pass) {
+  caf::actor a = ensure_active(self, id);
+  for (auto& r : pass.rails) self->send(a, rail_atom::value, std::move(r));
+  for (auto& rp : pass.cancels) rp.delegate(a, cancel_atom::value);
+}
+
+// Activates waiting payments, oldest first, while the shard has room.
+void admit_waiting(Supervisor* self) {
+  auto& st = self->state;
+  while (!full(st) && !st.waiting_order.empty()) {
+    std::string id = std::move(st.waiting_order.front());
+    st.waiting_order.pop_front();
+    auto node = st.waiting.extract(id);
+    if (node.empty()) continue;
+    activate_with(self, id, node.mapped());
+  }
 }
 
 // Forgets the actor if `sender` is still the one registered for `id`.
@@ -114,9 +152,13 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
       st.passivating.erase(p);
       ++st.stats.passivated;
       if (pass.wake || !pass.rails.empty() || !pass.cancels.empty()) {
-        caf::actor a = ensure_active(self, id);
-        for (auto& r : pass.rails) self->send(a, rail_atom::value, std::move(r));
-        for (auto& rp : pass.cancels) rp.delegate(a, cancel_atom::value);
+        admit_waiting(self);  // those waiting longer go first
+        if (full(st)) {
+          st.waiting_order.push_back(id);
+          st.waiting[id] = std::move(pass);
+        } else {
+          activate_with(self, id, pass);
+        }
         return;
       }
       int64_t delay = pass.wake_at_ms - st.deps->common->clock->now_ms();
@@ -132,6 +174,7 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
     if (times.size() >= st.config.max_restarts) {
       st.restarts.erase(id);
       give_up(self, id, caf::to_string(dm.reason));
+      admit_waiting(self);
       return;
     }
     times.push_back(now);
@@ -153,22 +196,20 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
         return caf::delegated<InitiateReply>();
       },
       [self](cancel_atom, const std::string& id) -> caf::result<CancelReply> {
-        auto p = self->state.passivating.find(id);
-        if (p != self->state.passivating.end()) {
-          if (p->second.cancels.size() >= kMaxBufferedPerPayment)
+        if (Passivating* b = buffer_for(self, id)) {
+          if (b->cancels.size() >= kMaxBufferedPerPayment)
             return caf::make_error(caf::sec::request_receiver_down);
-          p->second.cancels.push_back(self->make_response_promise());
+          b->cancels.push_back(self->make_response_promise());
           return caf::delegated<CancelReply>();
         }
         self->delegate(ensure_active(self, id), cancel_atom::value);
         return caf::delegated<CancelReply>();
       },
       [self](rail_atom, clearing::RailResponse& r) {
-        auto p = self->state.passivating.find(r.payment_id);
-        if (p != self->state.passivating.end()) {
+        if (Passivating* b = buffer_for(self, r.payment_id)) {
           // Beyond the bound a response is dropped: the await step's status
           // query asks the rail again.
-          if (p->second.rails.size() < kMaxBufferedPerPayment) p->second.rails.push_back(std::move(r));
+          if (b->rails.size() < kMaxBufferedPerPayment) b->rails.push_back(std::move(r));
           return;
         }
         caf::actor a = ensure_active(self, r.payment_id);
@@ -189,6 +230,7 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
               rp.deliver(CancelReply{CancelReply::Status::already_final, done.state});
             st.passivating.erase(p);
           }
+          admit_waiting(self);
         }
         if (already_final || done.payment_id.empty()) return;
         ++st.stats.finished;
@@ -209,20 +251,28 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
         pass.wake_at_ms = wake_at_ms;
         st.passivating[id] = std::move(pass);
         self->send(a, passivate_atom::value);
+        admit_waiting(self);
       },
       [self](wake_atom, const std::string& id) {
-        auto p = self->state.passivating.find(id);
-        if (p != self->state.passivating.end()) {
-          p->second.wake = true;
+        if (Passivating* b = buffer_for(self, id)) {
+          b->wake = true;
           return;
         }
         ensure_active(self, id);
       },
+      // Recovery: each id is started now if the shard has room, else it
+      // waits for room like a reactivation.
       [self](recover_atom, const std::vector<std::string>& ids) -> uint64_t {
+        auto& st = self->state;
         uint64_t n = 0;
         for (const std::string& id : ids) {
-          if (self->state.active.count(id) || self->state.passivating.count(id)) continue;
-          spawn_child(self, id, SpawnMode::recover);
+          if (st.active.count(id) || st.passivating.count(id) || st.waiting.count(id)) continue;
+          if (full(st)) {
+            st.waiting_order.push_back(id);
+            st.waiting[id].wake = true;
+          } else {
+            spawn_child(self, id, SpawnMode::recover);
+          }
           ++n;
         }
         self->state.stats.recovered += n;

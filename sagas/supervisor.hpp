@@ -5,7 +5,10 @@
 // in_doubt with MS03 so nothing sits in silent limbo), reactivates passivated
 // ones on the next message or at their deadline, and caps active sagas
 // (admission control: an initiate beyond `max_active` is answered
-// `overloaded` at once).
+// `overloaded` at once). The cap holds for reactivations and recovery too:
+// at the cap, a passivated payment's messages (rail answers, cancels, its
+// timer) wait, bounded per payment, and it is reactivated, oldest first, as
+// soon as an active one finishes or passivates.
 //
 // Protocol (sagas/messages.hpp):
 //   (initiate_atom, InitiateCommand)   -> InitiateReply (delegated to the new actor)
