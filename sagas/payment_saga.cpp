@@ -1,5 +1,8 @@
 #include "sagas/payment_saga.hpp"
 
+#include <charconv>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 #include "sagas/validation.hpp"
@@ -233,7 +236,11 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
   return def;
 }
 
-std::string instruction_to_json(const PaymentInstruction& p) {
+namespace {
+
+// The instruction through a nlohmann::json tree: the reference encoding,
+// used when a string is not valid UTF-8 (nlohmann replaces bad bytes).
+std::string instruction_to_json_tree(const PaymentInstruction& p) {
   auto party = [](const PartyAccount& a) {
     nlohmann::json j = nlohmann::json::object();
     j["name"] = a.name;
@@ -256,6 +263,149 @@ std::string instruction_to_json(const PaymentInstruction& p) {
   if (!p.requested_rail.empty()) j["requested_rail"] = p.requested_rail;
   // Invalid UTF-8 is kept byte for byte (replaced, never thrown on).
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, at most
+// U+10FFFF), the same acceptance as nlohmann's decoder.
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    auto at = [&](size_t k) { return k < n ? static_cast<unsigned char>(s[k]) : 0u; };
+    auto cont = [](unsigned b) { return b >= 0x80 && b <= 0xBF; };
+    if (c >= 0xC2 && c <= 0xDF) {
+      if (!cont(at(i + 1))) return false;
+      i += 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      unsigned b1 = at(i + 1);
+      unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+      if (b1 < lo || b1 > hi || !cont(at(i + 2))) return false;
+      i += 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      unsigned b1 = at(i + 1);
+      unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+      if (b1 < lo || b1 > hi || !cont(at(i + 2)) || !cont(at(i + 3))) return false;
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A JSON string literal as nlohmann's dump writes it without ensure_ascii
+// (valid UTF-8 only): \" \\ \b \f \n \r \t, other bytes below 0x20 as
+// \u00xx (lower-case hex), everything else verbatim.
+void append_json_literal(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default: {
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out.append(esc, sizeof esc);
+      }
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+bool party_utf8(const PartyAccount& a) {
+  return valid_utf8(a.name) && valid_utf8(a.account_number) && valid_utf8(a.branch_code) &&
+         valid_utf8(a.iban) && valid_utf8(a.bic) && valid_utf8(a.proxy);
+}
+
+// Members in nlohmann's (sorted) key order.
+void append_party(std::string& out, const PartyAccount& a) {
+  out.push_back('{');
+  if (!a.account_number.empty()) {
+    out.append("\"account_number\":");
+    append_json_literal(out, a.account_number);
+    out.push_back(',');
+  }
+  if (!a.bic.empty()) {
+    out.append("\"bic\":");
+    append_json_literal(out, a.bic);
+    out.push_back(',');
+  }
+  if (!a.branch_code.empty()) {
+    out.append("\"branch_code\":");
+    append_json_literal(out, a.branch_code);
+    out.push_back(',');
+  }
+  if (!a.iban.empty()) {
+    out.append("\"iban\":");
+    append_json_literal(out, a.iban);
+    out.push_back(',');
+  }
+  out.append("\"name\":");
+  append_json_literal(out, a.name);
+  if (!a.proxy.empty()) {
+    out.append(",\"proxy\":");
+    append_json_literal(out, a.proxy);
+  }
+  out.push_back('}');
+}
+
+}  // namespace
+
+// Written directly, byte for byte what instruction_to_json_tree gives (keys
+// in sorted order, nlohmann's escaping): the text is hashed for idempotency,
+// so the two must never differ. Strings that are not valid UTF-8 (which
+// nlohmann replaces) take the tree.
+std::string instruction_to_json(const PaymentInstruction& p) {
+  if (!valid_utf8(p.tenant) || !valid_utf8(p.end_to_end_id) || !valid_utf8(p.amount.currency) ||
+      !party_utf8(p.debtor) || !party_utf8(p.creditor) || !valid_utf8(p.remittance) ||
+      !valid_utf8(p.requested_rail))
+    return instruction_to_json_tree(p);
+  std::string out;
+  out.reserve(320 + p.remittance.size() + p.debtor.name.size() + p.creditor.name.size());
+  out.append("{\"amount_minor\":");
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, p.amount.amount_minor);
+  out.append(buf, static_cast<size_t>(r.ptr - buf));
+  out.append(",\"creditor\":");
+  append_party(out, p.creditor);
+  out.append(",\"currency\":");
+  append_json_literal(out, p.amount.currency);
+  out.append(",\"debtor\":");
+  append_party(out, p.debtor);
+  out.append(",\"end_to_end_id\":");
+  append_json_literal(out, p.end_to_end_id);
+  out.append(",\"remittance\":");
+  append_json_literal(out, p.remittance);
+  if (!p.requested_rail.empty()) {
+    out.append(",\"requested_rail\":");
+    append_json_literal(out, p.requested_rail);
+  }
+  out.append(",\"tenant\":");
+  append_json_literal(out, p.tenant);
+  out.append(",\"urgency\":");
+  append_json_literal(out, to_string(p.urgency));
+  out.push_back('}');
+  return out;
+}
+
+std::string instruction_to_json_reference(const PaymentInstruction& p) {
+  return instruction_to_json_tree(p);
 }
 
 Result<PaymentInstruction> instruction_from_json(const std::string& json) {

@@ -84,6 +84,9 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& config
 
 // The instruction as the JSON object journaled in "received", and back.
 std::string instruction_to_json(const PaymentInstruction& p);
+// The same text built through a nlohmann::json tree (the reference the
+// direct encoder is tested against).
+std::string instruction_to_json_reference(const PaymentInstruction& p);
 Result<PaymentInstruction> instruction_from_json(const std::string& json);
 
 }  // namespace payengine::sagas

@@ -75,6 +75,20 @@ void SagaRun<Ctx>::write(EventRecord ev, After after) {
   pe.step = ev.step;
   pe.at_ms = ev.at_ms;
   pe.terminal = ev.terminal;
+  if (chain_events_.empty()) {
+    // Room for the whole chain this event may start (it and one event per
+    // local step that can follow), so the chain is not reallocated as it grows.
+    size_t longest = 1;
+    if (after == After::begin_first || after == After::step_ok) {
+      size_t next = after == After::begin_first ? 0 : p_.step + 1;
+      while (next < def_.steps.size() && def_.steps[next].local && longest < kMaxChain) {
+        ++longest;
+        ++next;
+      }
+    }
+    chain_events_.reserve(longest);
+    chain_.reserve(longest);
+  }
   chain_events_.push_back(std::move(ev));
   chain_.push_back(std::move(pe));
   // A local step needs nothing but this event to be durable before it acts

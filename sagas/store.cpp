@@ -1029,6 +1029,12 @@ Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
+  // SQLite keeps memory statistics under a global mutex taken around every
+  // allocation it makes (several per row written); nothing here reads them.
+  // This only takes effect before SQLite initialises (the process's first
+  // connection); afterwards it is refused and changes nothing.
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   auto sqlite_error = [&impl](const std::string& what) {

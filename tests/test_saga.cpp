@@ -547,3 +547,55 @@ BOOST_AUTO_TEST_CASE(same_seed_same_journal) {
   BOOST_TEST(a == journal(5));
   BOOST_TEST(a != journal(6));
 }
+
+// The journaled instruction is written directly (no JSON tree); it is also
+// what the HTTP and Kafka doors hash for idempotency, so it must be byte for
+// byte the tree's text: random strings over escapes, control bytes, UTF-8,
+// invalid UTF-8 (the tree's replacement), empty optional members.
+BOOST_AUTO_TEST_CASE(instruction_json_equals_the_tree_encoding) {
+  Rng rng(20261126);
+  const std::vector<std::string> pieces = {
+      "a", "Z", "0", " ", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t", std::string(1, '\0'),
+      "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xed\x9f\xbf",
+      "\xef\xbf\xbd", "\xf4\x8f\xbf\xbf",
+      // invalid: lone continuation, overlong, surrogate, above U+10FFFF, truncated
+      "\x80", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", "\xf0\x9f\x98", "\xff"};
+  const size_t kValidPieces = 22;  // pieces before the invalid ones
+  bool allow_invalid = false;
+  auto random_string = [&](bool may_be_empty) {
+    std::string s;
+    size_t n = rng.uniform(may_be_empty ? 6 : 5) + (may_be_empty ? 0 : 1);
+    for (size_t i = 0; i < n; ++i)
+      s += pieces[rng.uniform(allow_invalid && rng.uniform(8) == 0 ? pieces.size() : kValidPieces)];
+    return s;
+  };
+  auto random_party = [&] {
+    PartyAccount a;
+    a.name = random_string(true);
+    a.account_number = random_string(true);
+    a.branch_code = random_string(true);
+    a.iban = random_string(true);
+    a.bic = random_string(true);
+    a.proxy = random_string(true);
+    return a;
+  };
+  BOOST_REQUIRE_EQUAL(pieces[kValidPieces], "\x80");
+  for (int i = 0; i < 20000; ++i) {
+    PaymentInstruction p = valid_instruction();
+    allow_invalid = i % 4 == 2;
+    if (i % 2 == 0) {
+      p.tenant = random_string(false);
+      p.end_to_end_id = random_string(true);
+      p.amount.currency = random_string(true);
+      p.debtor = random_party();
+      p.creditor = random_party();
+      p.remittance = random_string(true);
+      p.requested_rail = random_string(true);
+    }
+    p.amount.amount_minor = static_cast<int64_t>(rng.next_u64());
+    p.urgency = static_cast<Urgency>(rng.uniform(3));
+    const std::string want = instruction_to_json_reference(p);
+    const std::string got = instruction_to_json(p);
+    BOOST_TEST_REQUIRE(got == want, "instruction " << i);
+  }
+}
