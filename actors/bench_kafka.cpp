@@ -19,6 +19,7 @@
 #include <filesystem>
 
 #include "actors/command_consumer.hpp"
+#include "actors/bench_format.hpp"
 #include "actors/engine.hpp"
 #include "actors/kafka_common.hpp"
 #include "actors/kafka_embedded.hpp"
@@ -45,29 +46,9 @@ double seconds_since(Steady::time_point t0, Steady::time_point t1) {
   return std::chrono::duration<double>(t1 - t0).count();
 }
 
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-std::string grouped(double v) {  // 12,345
-  std::string digits = std::to_string(static_cast<long long>(v + 0.5));
-  std::string out;
-  int n = 0;
-  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
-    if (n && n % 3 == 0 && *it != '-') out.insert(out.begin(), ',');
-    out.insert(out.begin(), *it);
-    ++n;
-  }
-  return out;
-}
-
-std::string load_average() {
-  double l[3] = {0, 0, 0};
-  if (getloadavg(l, 3) != 3) return "unknown";
-  return fixed(l[0], 2) + " " + fixed(l[1], 2) + " " + fixed(l[2], 2);
-}
+using bench_format::fixed;
+using bench_format::grouped;
+using bench_format::load_average;
 
 std::string traceparent(uint64_t i) {
   char buf[64];

@@ -16,6 +16,8 @@
 #include <limits>
 #include <mutex>
 
+#include "sagas/sqlite_rows.hpp"
+
 namespace payengine::sagas {
 namespace {
 
@@ -35,20 +37,12 @@ class StmtScope {
   sqlite3_stmt* s_;
 };
 
-void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
-}
-
-void bind_int(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
+using sqlite_rows::bind_int;
+using sqlite_rows::bind_text;
+using sqlite_rows::column_string;
 
 int64_t clamp_limit(size_t n) {
   return static_cast<int64_t>(std::min<size_t>(n, std::numeric_limits<int64_t>::max()));
-}
-
-std::string column_string(sqlite3_stmt* s, int i) {
-  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
-  int n = sqlite3_column_bytes(s, i);
-  return p ? std::string(p, static_cast<size_t>(n)) : std::string();
 }
 
 SagaSummary read_summary(sqlite3_stmt* s) {
@@ -221,17 +215,7 @@ Result<std::optional<PaymentRecord>> JournalReader::payment(const std::string& t
         break;
       }
       sqlite3_stmt* s = m.select_events;
-      StoredEvent e;
-      e.seq = sqlite3_column_int64(s, 0);
-      e.payment_id = column_string(s, 1);
-      e.tenant = column_string(s, 2);
-      e.kind = column_string(s, 3);
-      e.step = column_string(s, 4);
-      e.attempt = static_cast<uint32_t>(sqlite3_column_int64(s, 5));
-      e.state = column_string(s, 6);
-      e.terminal = sqlite3_column_int(s, 7) != 0;
-      e.at_ms = sqlite3_column_int64(s, 8);
-      e.data = column_string(s, 9);
+      StoredEvent e = sqlite_rows::stored_event_row(s);
       if (e.kind == "received") out.instruction = e.data;
       out.events.push_back(std::move(e));
     }

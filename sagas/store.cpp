@@ -58,6 +58,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "sagas/sqlite_rows.hpp"
+
 namespace payengine::sagas {
 namespace {
 
@@ -283,18 +285,10 @@ class StmtScope {
   sqlite3_stmt* s_;
 };
 
-void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
-  // SQLITE_STATIC: every caller steps the statement while `v` is alive.
-  sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
-}
-
-void bind_int(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
-
-std::string column_string(sqlite3_stmt* s, int i) {
-  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
-  int n = sqlite3_column_bytes(s, i);
-  return p ? std::string(p, static_cast<size_t>(n)) : std::string();
-}
+// SQLITE_STATIC binds: every caller steps the statement while the text lives.
+using sqlite_rows::bind_int;
+using sqlite_rows::bind_text;
+using sqlite_rows::column_string;
 
 std::string_view column_view(sqlite3_stmt* s, int i) {
   const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
@@ -1231,17 +1225,7 @@ std::vector<StoredEvent> Store::events_for(const std::string& payment_id) const 
   StmtScope scope(s);
   bind_text(s, 1, payment_id);
   while (sqlite3_step(s) == SQLITE_ROW) {
-    StoredEvent e;
-    e.seq = sqlite3_column_int64(s, 0);
-    e.payment_id = column_string(s, 1);
-    e.tenant = column_string(s, 2);
-    e.kind = column_string(s, 3);
-    e.step = column_string(s, 4);
-    e.attempt = static_cast<uint32_t>(sqlite3_column_int64(s, 5));
-    e.state = column_string(s, 6);
-    e.terminal = sqlite3_column_int(s, 7) != 0;
-    e.at_ms = sqlite3_column_int64(s, 8);
-    e.data = column_string(s, 9);
+    StoredEvent e = sqlite_rows::stored_event_row(s);
     out.push_back(std::move(e));
   }
   return out;
