@@ -23,20 +23,7 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 
-class StmtScope {
- public:
-  explicit StmtScope(sqlite3_stmt* s) : s_(s) {}
-  ~StmtScope() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  StmtScope(const StmtScope&) = delete;
-  StmtScope& operator=(const StmtScope&) = delete;
-
- private:
-  sqlite3_stmt* s_;
-};
-
+using sqlite_rows::StmtScope;
 using sqlite_rows::bind_int;
 using sqlite_rows::bind_text;
 using sqlite_rows::column_string;

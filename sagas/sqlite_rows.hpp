@@ -13,6 +13,22 @@
 
 namespace payengine::sagas::sqlite_rows {
 
+// Resets a statement and clears its bindings when the scope ends, so it
+// never holds a read transaction open or points at text that is gone.
+class StmtScope {
+ public:
+  explicit StmtScope(sqlite3_stmt* s) : s_(s) {}
+  ~StmtScope() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  StmtScope(const StmtScope&) = delete;
+  StmtScope& operator=(const StmtScope&) = delete;
+
+ private:
+  sqlite3_stmt* s_;
+};
+
 // Binds text without copying: the caller steps the statement while `v` lives.
 inline void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);

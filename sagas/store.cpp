@@ -272,19 +272,7 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-// Resets a statement when the scope ends, so it never holds a read
-// transaction open or keeps stale state.
-class StmtScope {
- public:
-  explicit StmtScope(sqlite3_stmt* s) : s_(s) {}
-  ~StmtScope() { sqlite3_reset(s_); }
-  StmtScope(const StmtScope&) = delete;
-  StmtScope& operator=(const StmtScope&) = delete;
-
- private:
-  sqlite3_stmt* s_;
-};
-
+using sqlite_rows::StmtScope;
 // SQLITE_STATIC binds: every caller steps the statement while the text lives.
 using sqlite_rows::bind_int;
 using sqlite_rows::bind_text;
