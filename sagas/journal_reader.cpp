@@ -32,17 +32,6 @@ int64_t clamp_limit(size_t n) {
   return static_cast<int64_t>(std::min<size_t>(n, std::numeric_limits<int64_t>::max()));
 }
 
-SagaSummary read_summary(sqlite3_stmt* s) {
-  SagaSummary out;
-  out.payment_id = column_string(s, 0);
-  out.tenant = column_string(s, 1);
-  out.state = column_string(s, 2);
-  out.terminal = sqlite3_column_int(s, 3) != 0;
-  out.created_ms = sqlite3_column_int64(s, 4);
-  out.updated_ms = sqlite3_column_int64(s, 5);
-  return out;
-}
-
 }  // namespace
 
 struct JournalReader::Impl {
@@ -186,7 +175,7 @@ Result<std::optional<PaymentRecord>> JournalReader::payment(const std::string& t
     int rc = sqlite3_step(m.select_saga);
     if (rc == SQLITE_DONE) return std::optional<PaymentRecord>();
     if (rc != SQLITE_ROW) return m.error("saga");
-    out.summary = read_summary(m.select_saga);
+    out.summary = sqlite_rows::saga_summary_row(m.select_saga);
   }
   {
     StmtScope scope(m.select_events);
@@ -234,7 +223,7 @@ Result<PaymentPage> JournalReader::list(const std::string& tenant, const Payment
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     ++scanned;
     PaymentListItem item;
-    item.summary = read_summary(s);
+    item.summary = sqlite_rows::saga_summary_row(s);
     last_scanned = item.summary.payment_id;
     if (!filter.state.empty() && item.summary.state != filter.state) continue;
     if (!m.rail_of(item.summary.payment_id, &item.rail)) return m.error("rail");

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sagas/json_text.hpp"
 #include "sagas/validation.hpp"
 
 namespace payengine::sagas {
@@ -298,36 +299,6 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-// A JSON string literal as nlohmann's dump writes it without ensure_ascii
-// (valid UTF-8 only): \" \\ \b \f \n \r \t, other bytes below 0x20 as
-// \u00xx (lower-case hex), everything else verbatim.
-void append_json_literal(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default: {
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        out.append(esc, sizeof esc);
-      }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
 bool party_utf8(const PartyAccount& a) {
   return valid_utf8(a.name) && valid_utf8(a.account_number) && valid_utf8(a.branch_code) &&
          valid_utf8(a.iban) && valid_utf8(a.bic) && valid_utf8(a.proxy);
@@ -338,29 +309,29 @@ void append_party(std::string& out, const PartyAccount& a) {
   out.push_back('{');
   if (!a.account_number.empty()) {
     out.append("\"account_number\":");
-    append_json_literal(out, a.account_number);
+    append_json_string(out, a.account_number);
     out.push_back(',');
   }
   if (!a.bic.empty()) {
     out.append("\"bic\":");
-    append_json_literal(out, a.bic);
+    append_json_string(out, a.bic);
     out.push_back(',');
   }
   if (!a.branch_code.empty()) {
     out.append("\"branch_code\":");
-    append_json_literal(out, a.branch_code);
+    append_json_string(out, a.branch_code);
     out.push_back(',');
   }
   if (!a.iban.empty()) {
     out.append("\"iban\":");
-    append_json_literal(out, a.iban);
+    append_json_string(out, a.iban);
     out.push_back(',');
   }
   out.append("\"name\":");
-  append_json_literal(out, a.name);
+  append_json_string(out, a.name);
   if (!a.proxy.empty()) {
     out.append(",\"proxy\":");
-    append_json_literal(out, a.proxy);
+    append_json_string(out, a.proxy);
   }
   out.push_back('}');
 }
@@ -385,21 +356,21 @@ std::string instruction_to_json(const PaymentInstruction& p) {
   out.append(",\"creditor\":");
   append_party(out, p.creditor);
   out.append(",\"currency\":");
-  append_json_literal(out, p.amount.currency);
+  append_json_string(out, p.amount.currency);
   out.append(",\"debtor\":");
   append_party(out, p.debtor);
   out.append(",\"end_to_end_id\":");
-  append_json_literal(out, p.end_to_end_id);
+  append_json_string(out, p.end_to_end_id);
   out.append(",\"remittance\":");
-  append_json_literal(out, p.remittance);
+  append_json_string(out, p.remittance);
   if (!p.requested_rail.empty()) {
     out.append(",\"requested_rail\":");
-    append_json_literal(out, p.requested_rail);
+    append_json_string(out, p.requested_rail);
   }
   out.append(",\"tenant\":");
-  append_json_literal(out, p.tenant);
+  append_json_string(out, p.tenant);
   out.append(",\"urgency\":");
-  append_json_literal(out, to_string(p.urgency));
+  append_json_string(out, to_string(p.urgency));
   out.push_back('}');
   return out;
 }

@@ -60,4 +60,17 @@ inline StoredEvent stored_event_row(sqlite3_stmt* s) {
   return e;
 }
 
+// The current row of a statement selecting, in this order: payment_id,
+// tenant, state, terminal, created_ms, updated_ms (a `sagas` row).
+inline SagaSummary saga_summary_row(sqlite3_stmt* s) {
+  SagaSummary out;
+  out.payment_id = column_string(s, 0);
+  out.tenant = column_string(s, 1);
+  out.state = column_string(s, 2);
+  out.terminal = sqlite3_column_int(s, 3) != 0;
+  out.created_ms = sqlite3_column_int64(s, 4);
+  out.updated_ms = sqlite3_column_int64(s, 5);
+  return out;
+}
+
 }  // namespace payengine::sagas::sqlite_rows

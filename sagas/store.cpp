@@ -58,6 +58,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "sagas/json_text.hpp"
 #include "sagas/sqlite_rows.hpp"
 
 namespace payengine::sagas {
@@ -227,49 +228,6 @@ void append_int(std::string& out, int64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, static_cast<size_t>(r.ptr - buf));
-}
-
-// Appends `s` as a JSON string literal (RFC 8259 escaping; bytes >= 0x80
-// are passed through, so UTF-8 stays UTF-8).
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;  // start of the pending run of bytes that need no escape
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      default: {
-        char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        out.append(esc, sizeof esc);
-      }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
 }
 
 using sqlite_rows::StmtScope;
@@ -1224,14 +1182,7 @@ std::optional<SagaSummary> Store::saga(const std::string& payment_id) const {
   StmtScope scope(s);
   bind_text(s, 1, payment_id);
   if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
-  SagaSummary out;
-  out.payment_id = column_string(s, 0);
-  out.tenant = column_string(s, 1);
-  out.state = column_string(s, 2);
-  out.terminal = sqlite3_column_int(s, 3) != 0;
-  out.created_ms = sqlite3_column_int64(s, 4);
-  out.updated_ms = sqlite3_column_int64(s, 5);
-  return out;
+  return sqlite_rows::saga_summary_row(s);
 }
 
 std::vector<std::string> Store::open_sagas(const std::string& after_id, size_t limit) const {

@@ -1,13 +1,18 @@
-// Shared test fixtures: temporary directories and a valid base instruction.
+// Shared test fixtures: temporary directories, bounded waits, a watchdog and
+// a valid base instruction.
 #pragma once
 
 #include <stdlib.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
-#include <thread>
+#include <iostream>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "sagas/payment.hpp"
 
@@ -45,6 +50,40 @@ bool wait_until(Pred pred, std::chrono::milliseconds deadline = std::chrono::sec
   }
   return true;
 }
+
+// Ends the process with a message if it is not dismissed (destroyed) within
+// `timeout`. Guards calls that cannot be abandoned, such as destroying an
+// Engine: a CAF 0.17 actor_system must be destroyed on the thread that
+// created it (destroying it on another thread hangs), so the work stays on
+// this thread and the watchdog watches it.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::milliseconds timeout, std::string what)
+      : thread_([this, timeout, what = std::move(what)] {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (cv_.wait_for(lock, timeout, [&] { return dismissed_; })) return;
+          std::cout << "\n*** FATAL (watchdog): " << what << " did not finish within " << timeout.count()
+                    << " ms; ending the test process" << std::endl;
+          std::cerr << "*** FATAL (watchdog): " << what << std::endl;
+          std::_Exit(1);
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      dismissed_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool dismissed_ = false;
+  std::thread thread_;  // last: started once the members it uses exist
+};
 
 // A valid domestic ZAR credit transfer of R100.00 from bank1's customer
 // 1234567890 (branch 250655) to 9876543210 (branch 632005).

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "actors/kafka_common.hpp"
+#include "tests/fixtures.hpp"
 
 namespace payengine::testing {
 
@@ -44,33 +45,6 @@ inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseco
   }
 }
 
-// Ends the process if not dismissed in time (guards Engine destruction,
-// which must stay on the thread that created it).
-class Watchdog {
- public:
-  Watchdog(std::chrono::milliseconds timeout, std::string what)
-      : thread_([this, timeout, what = std::move(what)] {
-          std::unique_lock<std::mutex> lock(mu_);
-          if (cv_.wait_for(lock, timeout, [&] { return dismissed_; })) return;
-          std::cerr << "*** FATAL (watchdog): " << what << " did not finish within "
-                    << timeout.count() << " ms" << std::endl;
-          std::_Exit(1);
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      dismissed_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool dismissed_ = false;
-  std::thread thread_;
-};
 
 // ---- running kcat ----
 

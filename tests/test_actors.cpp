@@ -31,6 +31,7 @@ using namespace payengine;
 using namespace payengine::sagas;
 using payengine::testing::TempDir;
 using payengine::testing::valid_instruction;
+using payengine::testing::Watchdog;
 using namespace std::chrono_literals;
 
 namespace {
@@ -67,40 +68,6 @@ int64_t ms_since(Steady::time_point t0) {
 }
 
 // Polls `pred` until it holds or `timeout` passes; true when it held.
-// Ends the process with a message if it is not dismissed (destroyed) within
-// `timeout`. Guards calls that cannot be abandoned, such as destroying an
-// Engine: a CAF 0.17 actor_system must be destroyed on the thread that
-// created it (destroying it on another thread hangs), so the work stays on
-// this thread and the watchdog watches it.
-class Watchdog {
- public:
-  Watchdog(std::chrono::milliseconds timeout, std::string what)
-      : thread_([this, timeout, what = std::move(what)] {
-          std::unique_lock<std::mutex> lock(mu_);
-          if (cv_.wait_for(lock, timeout, [&] { return dismissed_; })) return;
-          std::cout << "\n*** FATAL (watchdog): " << what << " did not finish within " << timeout.count()
-                    << " ms; ending the test process" << std::endl;
-          std::cerr << "*** FATAL (watchdog): " << what << std::endl;
-          std::_Exit(1);
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      dismissed_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool dismissed_ = false;
-  std::thread thread_;  // last: started once the members it uses exist
-};
-
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds every = 10ms) {
   const auto deadline = Steady::now() + timeout;
