@@ -648,31 +648,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
         gateway::parse_payment_request(req_.body(), tenant, gw_.body_limits);
     if (parsed.problem) return send_problem(*parsed.problem, false);
 
-    // A key seen before answers without the engine (the engine checks again
-    // atomically with the `received` event, for requests racing this one).
-    auto seen = gw_.engine.reader()->idempotency(tenant, *key);
-    if (!seen) return reader_failed(seen.error());
-    if (*seen) {
-      const auto& entry = **seen;
-      if (entry.request_hash == parsed.request_hash) return accepted(entry.payment_id, true);
-      return key_reused();
-    }
-
+    // A new request goes straight to the engine, which checks the key
+    // atomically with the `received` event and answers a replay itself. The
+    // read side is consulted only where the engine will not decide: before
+    // refusing for an open rail, and after an overloaded or failed answer,
+    // so that a request already accepted is answered as a replay, not 503,
+    // 429 or 500.
     const PaymentInstruction& p = parsed.instruction;
     if (!p.requested_rail.empty()) {
       auto rail = clearing::rail_from_string(p.requested_rail);
       const clearing::RailPools* pools = gw_.engine.rail_pools();
       if (rail && pools && pools->has(*rail) &&
-          pools->breaker_state(*rail) == clearing::BreakerState::open)
+          pools->breaker_state(*rail) == clearing::BreakerState::open) {
+        if (answered_as_replay(tenant, *key, parsed.request_hash)) return;
         return send_problem(make_problem(ProblemKind::rail_unavailable,
                                          "requested_rail " + p.requested_rail +
                                              " is unavailable (circuit breaker open); retry "
                                              "later or let the engine choose the rail",
                                          "requested_rail", "AB08", opt_.rail_retry_after_s),
                             false);
+      }
     }
 
     uint64_t seq = begin_engine_call();
+    pending_key_ = {tenant, *key, parsed.request_hash};
     gw_.engine.initiate_async(
         p, sagas::IdempotencyClaim{*key, parsed.request_hash},
         [weak = weak_from_this(), life = gw_.life, seq](const sagas::InitiateReply& r) {
@@ -681,6 +680,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
           if (auto self = weak.lock())
             asio::post(self->strand_, [self, seq, r] { self->on_initiate(seq, r); });
         });
+  }
+
+  // If the tenant's key is already journaled, answers as the engine would
+  // have (202 replayed, or 422 for another body) and returns true. A failed
+  // read answers 503 and returns true as well.
+  bool answered_as_replay(const std::string& tenant, const std::string& key,
+                          const std::string& request_hash) {
+    auto seen = gw_.engine.reader()->idempotency(tenant, key);
+    if (!seen) {
+      reader_failed(seen.error());
+      return true;
+    }
+    if (!*seen) return false;
+    const auto& entry = **seen;
+    if (entry.request_hash == request_hash) accepted(entry.payment_id, true);
+    else key_reused();
+    return true;
   }
 
   uint64_t begin_engine_call() {
@@ -713,6 +729,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_initiate(uint64_t seq, const sagas::InitiateReply& r) {
     if (!end_engine_call(seq)) return;
     using S = sagas::InitiateReply::Status;
+    if ((r.status == S::overloaded || r.status == S::failed) &&
+        answered_as_replay(pending_key_.tenant, pending_key_.key, pending_key_.request_hash))
+      return;
     switch (r.status) {
       case S::accepted:
         return accepted(r.payment_id, false);
@@ -907,6 +926,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t timer_gen_ = 0;
   uint64_t seq_ = 0;
   bool awaiting_ = false;
+  struct PendingKey {
+    std::string tenant, key, request_hash;
+  } pending_key_;  // the POST awaiting the engine, for answering it as a replay
   bool header_checked_ = false;
   bool continue_sent_ = false;
   bool keep_alive_ = true;

@@ -1909,6 +1909,15 @@ BOOST_AUTO_TEST_CASE(admission_full_is_429_with_retry_after) {
   BOOST_CHECK(!key);
   auto list = json::parse(w.get("bank1", "/v1/payments").body);
   BOOST_CHECK_EQUAL(list["items"].size(), 1u);
+  // While the slot is still busy, a retry of the accepted request is a
+  // replay (202, same payment), not 429; the same key with another body is 422.
+  auto replay = w.post_payment("bank1", "a-1", valid_body("ADM-1").dump());
+  BOOST_CHECK_EQUAL(replay.status, 202u);
+  BOOST_CHECK_EQUAL(replay.header("Idempotent-Replayed"), "true");
+  BOOST_CHECK_EQUAL(id_of(replay), id_of(first));
+  auto reused = w.post_payment("bank1", "a-1", valid_body("ADM-9").dump());
+  BOOST_CHECK_EQUAL(reused.status, 422u);
+  BOOST_CHECK_EQUAL(w.engine().total_stats().active, 1u);
   // Once the slot is free, the retry with the same key is accepted.
   w.await_final("bank1", id_of(first));
   BOOST_REQUIRE(wait_for([&] { return w.engine().total_stats().active == 0; }, 5s));
