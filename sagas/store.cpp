@@ -288,6 +288,13 @@ struct Store::Impl {
   sqlite3_stmt* select_outbox = nullptr;
   sqlite3_stmt* delete_outbox = nullptr;
   sqlite3_stmt* select_outbox_size = nullptr;
+  sqlite3_stmt* select_outbox_cursor = nullptr;
+  sqlite3_stmt* count_published_range = nullptr;
+  // Published events past the cursor, counted once (the first
+  // outbox_size()) and kept up to date by commit and outbox_delete_through,
+  // so that neither a scrape nor the relay scans the backlog. -1: not yet.
+  int64_t outbox_count = -1;
+  int64_t batch_published = 0;  // published events written by the open transaction
 
   // The ledger cache: every account, every open hold (see top of file).
   AccountMap accounts;
@@ -509,7 +516,10 @@ bool Store::Impl::prepare_all() {
                  &delete_outbox) &&
          prepare("SELECT count(*) FROM saga_events WHERE publish = 1 AND "
                  "seq > (SELECT relayed_through_seq FROM outbox_cursor)",
-                 &select_outbox_size);
+                 &select_outbox_size) &&
+         prepare("SELECT relayed_through_seq FROM outbox_cursor", &select_outbox_cursor) &&
+         prepare("SELECT count(*) FROM saga_events WHERE seq > ?1 AND seq <= ?2 AND publish = 1",
+                 &count_published_range);
 }
 
 // Loads every account and every open hold, and checks that each account's
@@ -890,6 +900,7 @@ bool Store::Impl::append(const EventRecord& e, AppendResult* result) {
     saga_row.seq = seq;
   }
 
+  if (e.publish) ++batch_published;
   result->status = AppendStatus::ok;
   result->seq = seq;
   return true;
@@ -1085,8 +1096,11 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
   }
   if (ok) {
     m.settle_tentative();
+    if (m.outbox_count >= 0) m.outbox_count += m.batch_published;
+    m.batch_published = 0;
     return results;
   }
+  m.batch_published = 0;
   m.saga_row.valid = false;
   m.discard_tentative();
   for (AppendResult& r : results) {
@@ -1293,16 +1307,43 @@ std::vector<OutboxRow> Store::outbox_peek(size_t limit, int64_t after_seq) const
 }
 
 Result<Unit> Store::outbox_delete_through(int64_t seq) {
-  sqlite3_stmt* s = impl_->delete_outbox;
+  Impl& m = *impl_;
+  int64_t confirmed = 0;  // published events the cursor moves past
+  if (m.outbox_count >= 0) {
+    int64_t cursor = 0;
+    {
+      StmtScope scope(m.select_outbox_cursor);
+      if (sqlite3_step(m.select_outbox_cursor) == SQLITE_ROW)
+        cursor = sqlite3_column_int64(m.select_outbox_cursor, 0);
+    }
+    if (seq > cursor) {
+      sqlite3_stmt* c = m.count_published_range;
+      StmtScope scope(c);
+      bind_int(c, 1, cursor);
+      bind_int(c, 2, seq);
+      if (sqlite3_step(c) != SQLITE_ROW) {
+        m.fail("outbox count");
+        return Error{"sqlite", m.error};
+      }
+      confirmed = sqlite3_column_int64(c, 0);
+    }
+  }
+  sqlite3_stmt* s = m.delete_outbox;
   bind_int(s, 1, seq);
-  if (!impl_->run(s, "outbox delete")) return Error{"sqlite", impl_->error};
+  if (!m.run(s, "outbox delete")) return Error{"sqlite", m.error};
+  if (m.outbox_count >= 0) m.outbox_count = std::max<int64_t>(0, m.outbox_count - confirmed);
   return Unit{};
 }
 
 int64_t Store::outbox_size() const {
-  sqlite3_stmt* s = impl_->select_outbox_size;
-  StmtScope scope(s);
-  return sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+  Impl& m = *impl_;
+  if (m.outbox_count < 0) {
+    sqlite3_stmt* s = m.select_outbox_size;
+    StmtScope scope(s);
+    if (sqlite3_step(s) != SQLITE_ROW) return 0;
+    m.outbox_count = sqlite3_column_int64(s, 0);
+  }
+  return m.outbox_count;
 }
 
 }  // namespace payengine::sagas

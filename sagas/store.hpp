@@ -204,6 +204,8 @@ class Store {
   // are never returned again.
   std::vector<OutboxRow> outbox_peek(size_t limit, int64_t after_seq = 0) const;
   Result<Unit> outbox_delete_through(int64_t seq);
+  // Published events not yet confirmed. Counted once, then kept as a
+  // running count: a metrics scrape or the relay never scans the backlog.
   int64_t outbox_size() const;
 
  private:

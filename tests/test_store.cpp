@@ -863,6 +863,65 @@ BOOST_AUTO_TEST_CASE(outbox_rows_are_valid_json) {
   BOOST_CHECK_GT(more[0].seq, rows[1].seq);
 }
 
+// outbox_size() is a running count (no scan per call): after random
+// commits (published or not, duplicates, refused records), confirmations
+// through random seqs (some behind the cursor) and a reopen, it always
+// equals a count made by another connection.
+BOOST_AUTO_TEST_CASE(outbox_size_matches_a_count_of_the_table) {
+  TempDir dir;
+  std::string path = dir.file("db");
+  auto store = open_store(path);
+  Peer peer(path);
+  BOOST_REQUIRE(store->create_account("acct", "ZAR", 1'000'000).ok());
+  auto counted = [&peer] {
+    return peer.scalar(
+        "SELECT count(*) FROM saga_events WHERE publish = 1 AND "
+        "seq > (SELECT relayed_through_seq FROM outbox_cursor)");
+  };
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> seqs;
+  int duplicates = 0, refused = 0, confirmations = 0;
+  for (int round = 0; round < 300; ++round) {
+    Batch b;
+    for (int i = 0, n = 1 + static_cast<int>(rng() % 8); i < n; ++i) {
+      EventRecord e;
+      switch (rng() % 6) {
+        case 0:  // a re-sent event: duplicate, nothing written
+          e = event("p" + std::to_string(round > 0 ? round - 1 : 0), "received", "r", 0);
+          break;
+        case 1:  // refused by the ledger (more than the balance)
+          e = reserve("big-" + std::to_string(round) + "-" + std::to_string(i), "acct", 5'000'000);
+          break;
+        default:
+          e = event("p" + std::to_string(round), "received", "s" + std::to_string(i), 0);
+          if (i == 0) e.step = "r";
+      }
+      e.publish = rng() % 3 != 0;
+      b.events.push_back(e);
+    }
+    for (const auto& r : store->commit(b)) {
+      if (r.status == AppendStatus::ok) seqs.push_back(r.seq);
+      duplicates += r.status == AppendStatus::duplicate_event;
+      refused += r.status == AppendStatus::ledger_rejected;
+    }
+    if (rng() % 4 == 0 && !seqs.empty()) {
+      BOOST_REQUIRE(store->outbox_delete_through(seqs[rng() % seqs.size()]).ok());
+      ++confirmations;
+    }
+    BOOST_REQUIRE_EQUAL(store->outbox_size(), counted());
+  }
+  BOOST_CHECK_GT(duplicates, 10);
+  BOOST_CHECK_GT(refused, 10);
+  BOOST_CHECK_GT(confirmations, 30);
+  BOOST_CHECK_GT(counted(), 0);
+  store.reset();
+  store = open_store(path);
+  BOOST_CHECK_EQUAL(store->outbox_size(), counted());
+  BOOST_REQUIRE(store->outbox_delete_through(seqs.back()).ok());
+  BOOST_CHECK_EQUAL(store->outbox_size(), 0);
+  BOOST_CHECK_EQUAL(counted(), 0);
+}
+
 BOOST_AUTO_TEST_CASE(snapshots_upsert) {
   TempDir dir;
   auto store = open_store(dir.file("db"));
