@@ -311,64 +311,6 @@ Result<Iso8583Message> decode(std::string_view bytes, const FieldTable& table) {
 }
 
 // ---------------------------------------------------------------------------
-// Framing
-
-Result<std::string> frame(std::string_view body) {
-  if (body.size() > kMaxFrameBodyBytes)
-    return format_error("frame: body of " + std::to_string(body.size()) + " bytes, maximum " +
-                        std::to_string(kMaxFrameBodyBytes));
-  std::string out;
-  out.reserve(2 + body.size());
-  out += static_cast<char>((body.size() >> 8) & 0xFF);
-  out += static_cast<char>(body.size() & 0xFF);
-  out += body;
-  return out;
-}
-
-FrameReader::FrameReader(size_t max_body_bytes)
-    : max_body_bytes_(std::min(max_body_bytes, kMaxFrameBodyBytes)) {}
-
-FrameReader::Output FrameReader::feed(std::string_view bytes) {
-  Output out;
-  if (error_) {
-    out.error = error_;
-    return out;
-  }
-  size_t i = 0;
-  while (i < bytes.size()) {
-    if (pending_.size() < 2) {
-      size_t take = std::min(2 - pending_.size(), bytes.size() - i);
-      pending_.append(bytes.substr(i, take));
-      i += take;
-      if (pending_.size() < 2) break;
-      size_t announced = (static_cast<size_t>(static_cast<unsigned char>(pending_[0])) << 8) |
-                         static_cast<unsigned char>(pending_[1]);
-      if (announced > max_body_bytes_) {
-        error_ = format_error("frame at stream offset " + std::to_string(stream_offset_) +
-                              ": length " + std::to_string(announced) + " above maximum " +
-                              std::to_string(max_body_bytes_));
-        pending_.clear();
-        pending_.shrink_to_fit();
-        out.error = error_;
-        return out;
-      }
-    }
-    size_t announced = (static_cast<size_t>(static_cast<unsigned char>(pending_[0])) << 8) |
-                       static_cast<unsigned char>(pending_[1]);
-    size_t missing = announced - (pending_.size() - 2);
-    size_t take = std::min(missing, bytes.size() - i);
-    pending_.append(bytes.substr(i, take));
-    i += take;
-    if (pending_.size() - 2 == announced) {
-      out.bodies.push_back(pending_.substr(2));
-      stream_offset_ += pending_.size();
-      pending_.clear();
-    }
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------
 // RTC messages
 
 namespace {

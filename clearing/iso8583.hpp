@@ -136,45 +136,8 @@ Result<std::string> encode(const Iso8583Message& message, const FieldTable& tabl
 Result<Iso8583Message> decode(std::string_view bytes, const FieldTable& table = rtc_fields());
 
 // ---------------------------------------------------------------------------
-// TCP framing: each message is preceded by its length, 2 bytes big endian.
-
-inline constexpr size_t kMaxFrameBodyBytes = 65535;        // what 2 bytes can say
-inline constexpr size_t kDefaultMaxFrameBytes = 8 * 1024;  // FrameReader's default bound
-
-// Returns the 2-byte big-endian length of `body` followed by `body`. Fails
-// (code "30") if the body is longer than 65535 bytes.
-Result<std::string> frame(std::string_view body);
-
-// Splits a byte stream into frame bodies, whatever the read boundaries.
-// Buffers at most one partial frame (2 + max_body_bytes bytes). A frame
-// announcing more than max_body_bytes is an error; the stream cannot be
-// resynchronised after it, so the reader stays failed and the connection
-// should be closed. A zero-length frame yields an empty body.
-class FrameReader {
- public:
-  struct Output {
-    std::vector<std::string> bodies;  // complete bodies, in stream order
-    std::optional<Error> error;       // set once the stream is broken (code "30")
-  };
-
-  // `max_body_bytes` above 65535 is taken as 65535.
-  explicit FrameReader(size_t max_body_bytes = kDefaultMaxFrameBytes);
-
-  // Consumes `bytes`: returns the bodies the stream completed, in order,
-  // including those completed before an oversized frame in the same call,
-  // then the error. After an error, returns that error and no bodies.
-  Output feed(std::string_view bytes);
-
-  bool failed() const { return error_.has_value(); }
-  // Bytes of the partial frame held: never above 2 + max_body_bytes.
-  size_t buffered_bytes() const { return pending_.size(); }
-
- private:
-  size_t max_body_bytes_;
-  std::string pending_;         // the current frame: its header, then its body so far
-  uint64_t stream_offset_ = 0;  // stream offset of pending_[0], for error messages
-  std::optional<Error> error_;
-};
+// TCP framing: each message is preceded by its length, 2 bytes big endian:
+// net::frame and net::FrameReader with FrameHeader::u16 (clearing/transport.hpp).
 
 // ---------------------------------------------------------------------------
 // RTC messages

@@ -13,28 +13,24 @@ namespace payengine::clearing::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-std::string frame(std::string_view body, FrameHeader header) {
+Result<std::string> frame(std::string_view body, FrameHeader header) {
+  const size_t n = body.size();
+  if (n > max_body_bytes(header))
+    return Error{"FRAME_TOO_LONG", "frame: body of " + std::to_string(n) + " bytes, maximum " +
+                                       std::to_string(max_body_bytes(header))};
+  const size_t h = static_cast<size_t>(header);
   std::string out;
-  size_t n = body.size();
-  if (header == FrameHeader::u16) {
-    out.reserve(2 + n);
-    out.push_back(static_cast<char>((n >> 8) & 0xff));
-    out.push_back(static_cast<char>(n & 0xff));
-  } else {
-    out.reserve(4 + n);
-    out.push_back(static_cast<char>((n >> 24) & 0xff));
-    out.push_back(static_cast<char>((n >> 16) & 0xff));
-    out.push_back(static_cast<char>((n >> 8) & 0xff));
-    out.push_back(static_cast<char>(n & 0xff));
-  }
+  out.reserve(h + n);
+  for (size_t i = h; i-- > 0;) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
   out.append(body);
   return out;
 }
 
 FrameReader::FrameReader(FrameHeader header, size_t max_frame_bytes)
-    : header_(header), max_frame_bytes_(max_frame_bytes) {}
+    : header_(header), max_frame_bytes_(std::min(max_frame_bytes, max_body_bytes(header))) {}
 
 Result<Unit> FrameReader::feed(std::string_view bytes, std::vector<std::string>& out) {
+  if (error_) return *error_;
   buffer_.append(bytes);
   const size_t h = static_cast<size_t>(header_);
   size_t pos = 0;
@@ -42,15 +38,19 @@ Result<Unit> FrameReader::feed(std::string_view bytes, std::vector<std::string>&
     size_t n = 0;
     for (size_t i = 0; i < h; ++i) n = (n << 8) | static_cast<unsigned char>(buffer_[pos + i]);
     if (n > max_frame_bytes_) {
+      error_ = Error{"FRAME_TOO_LONG", "frame at stream offset " + std::to_string(stream_offset_ + pos) +
+                                           ": length " + std::to_string(n) + " above maximum " +
+                                           std::to_string(max_frame_bytes_)};
       buffer_.clear();
-      return Error{"FRAME_TOO_LONG", "frame of " + std::to_string(n) + " bytes exceeds the maximum of " +
-                                         std::to_string(max_frame_bytes_)};
+      buffer_.shrink_to_fit();
+      return *error_;
     }
     if (buffer_.size() - pos - h < n) break;
     out.emplace_back(buffer_, pos + h, n);
     pos += h + n;
   }
   buffer_.erase(0, pos);
+  stream_offset_ += pos;
   return Unit{};
 }
 
@@ -200,12 +200,14 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
 
   bool send(std::string body) {
     if (stopped || !is_up) return false;
+    auto framed = frame(body, options.header);
+    if (!framed) return false;  // longer than the header can say: refused like a full queue
     if (queued.fetch_add(1) >= options.max_write_queue) {
       --queued;
       return false;
     }
     auto self = shared_from_this();
-    asio::post(io, [self, f = frame(body, options.header)]() mutable {
+    asio::post(io, [self, f = std::move(*framed)]() mutable {
       if (self->stopped || !self->is_up) {
         --self->queued;
         return;
@@ -284,7 +286,9 @@ struct FrameServer::Impl : std::enable_shared_from_this<FrameServer::Impl> {
     }
     void send(std::string body) {
       if (!open) return;
-      pending.push_back(frame(body, server->options.header));
+      auto framed = frame(body, server->options.header);
+      if (!framed) return close();  // a counterpart cannot answer what its header cannot carry
+      pending.push_back(std::move(*framed));
       if (!writing) write_next();
     }
     void write_next() {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -34,24 +35,38 @@ namespace payengine::clearing::net {
 
 enum class FrameHeader : uint8_t { u16 = 2, u32 = 4 };
 
-// Prefixes `body` with its length. The body must fit the header
-// (u16: < 65,536 bytes).
-std::string frame(std::string_view body, FrameHeader header);
+// The largest body a header can announce: 65,535 bytes (u16), 4 GiB - 1 (u32).
+constexpr size_t max_body_bytes(FrameHeader header) {
+  return header == FrameHeader::u16 ? 0xFFFFu : 0xFFFFFFFFu;
+}
 
-// Splits a byte stream into frames. Holds at most one partial frame
-// (bounded by `max_frame_bytes`).
+// Prefixes `body` with its length, big endian. A body longer than the
+// header can announce is refused (code FRAME_TOO_LONG).
+Result<std::string> frame(std::string_view body, FrameHeader header);
+
+// Splits a byte stream into frame bodies, whatever the read boundaries.
+// Holds at most one partial frame (header + `max_frame_bytes`). A frame
+// announcing more than `max_frame_bytes` is an error (FRAME_TOO_LONG, naming
+// its stream offset), refused at its header before any of its body is
+// buffered; frames completed before it in the same read are still
+// delivered. The error is final: the stream cannot be resynchronised, so
+// every later feed returns it and the connection should be closed. A
+// zero-length frame yields an empty body.
 class FrameReader {
  public:
   FrameReader(FrameHeader header, size_t max_frame_bytes);
-  // Appends `bytes`; complete frames are appended to `out`. An error (a
-  // frame longer than the maximum) is final: the stream cannot be resynced.
+  // Appends the bodies `bytes` completes to `out`, in stream order.
   Result<Unit> feed(std::string_view bytes, std::vector<std::string>& out);
+  bool failed() const { return error_.has_value(); }
+  // Bytes of the partial frame held: never above header + max_frame_bytes.
   size_t buffered() const { return buffer_.size(); }
 
  private:
   FrameHeader header_;
   size_t max_frame_bytes_;
   std::string buffer_;
+  uint64_t stream_offset_ = 0;  // stream offset of buffer_[0], for error messages
+  std::optional<Error> error_;
 };
 
 // One thread running an io_context until stopped. Owns both.

@@ -8,17 +8,40 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "clearing/iso8583.hpp"
+#include "clearing/transport.hpp"
 #include "sagas/reason.hpp"
 #include "sagas/rng.hpp"
 
 using namespace payengine;
 using namespace payengine::clearing::iso8583;
+namespace net = payengine::clearing::net;
+
+namespace {
+// RTC frames: 2-byte big-endian length (net::FrameHeader::u16).
+Result<std::string> frame(std::string_view body) { return net::frame(body, net::FrameHeader::u16); }
+constexpr size_t kDefaultMaxFrameBytes = 8 * 1024;  // a reader's bound in these tests
+struct Fed {
+  std::vector<std::string> bodies;
+  std::optional<Error> error;
+};
+// One read into an RTC frame reader: the bodies it completed and its error.
+Fed feed(net::FrameReader& reader, std::string_view bytes) {
+  Fed out;
+  auto r = reader.feed(bytes, out.bodies);
+  if (!r) out.error = r.error();
+  return out;
+}
+net::FrameReader rtc_reader(size_t max_body_bytes = kDefaultMaxFrameBytes) {
+  return net::FrameReader(net::FrameHeader::u16, max_body_bytes);
+}
+}  // namespace
 
 namespace {
 
@@ -1068,7 +1091,7 @@ BOOST_AUTO_TEST_CASE(frame_prefixes_a_big_endian_length) {
   auto too_big = frame(std::string(65536, 'x'));
   BOOST_TEST(!too_big.ok());
   if (!too_big.ok()) {
-    BOOST_TEST(too_big.error().code == "30");
+    BOOST_TEST(too_big.error().code == "FRAME_TOO_LONG");
     BOOST_TEST(too_big.error().message == "frame: body of 65536 bytes, maximum 65535");
   }
 }
@@ -1079,16 +1102,16 @@ BOOST_AUTO_TEST_CASE(frame_reader_one_byte_at_a_time) {
                                            std::string(300, 'z')};
   std::string stream;
   for (const auto& b : bodies) stream += frame(b).value();
-  FrameReader reader;
+  auto reader = rtc_reader();
   std::vector<std::string> got;
   for (char c : stream) {
-    auto out = reader.feed(std::string_view(&c, 1));
+    auto out = feed(reader, std::string_view(&c, 1));
     BOOST_REQUIRE(!out.error);
     for (auto& b : out.bodies) got.push_back(std::move(b));
-    BOOST_TEST(reader.buffered_bytes() <= 2 + kDefaultMaxFrameBytes);
+    BOOST_TEST(reader.buffered() <= 2 + kDefaultMaxFrameBytes);
   }
   BOOST_TEST((got == bodies));
-  BOOST_TEST(reader.buffered_bytes() == 0u);
+  BOOST_TEST(reader.buffered() == 0u);
   auto decoded = decode_credit_request(got[0], kGoldenTimeMs);
   BOOST_REQUIRE(decoded.ok());
   BOOST_TEST((decoded->credit == golden_credit()));
@@ -1099,17 +1122,17 @@ BOOST_AUTO_TEST_CASE(frame_reader_several_frames_in_one_read_and_split_frames) {
   std::string stream;
   for (const auto& b : bodies) stream += frame(b).value();
 
-  FrameReader all_at_once;
-  auto out = all_at_once.feed(stream);
+  auto all_at_once = rtc_reader();
+  auto out = feed(all_at_once, stream);
   BOOST_TEST(!out.error);
   BOOST_TEST((out.bodies == bodies));
 
   // Every split point of the stream into two reads gives the same bodies.
   for (size_t cut = 0; cut <= stream.size(); ++cut) {
     BOOST_TEST_CONTEXT("cut at " << cut) {
-      FrameReader reader;
-      auto a = reader.feed(std::string_view(stream).substr(0, cut));
-      auto b = reader.feed(std::string_view(stream).substr(cut));
+      auto reader = rtc_reader();
+      auto a = feed(reader, std::string_view(stream).substr(0, cut));
+      auto b = feed(reader, std::string_view(stream).substr(cut));
       BOOST_TEST(!a.error);
       BOOST_TEST(!b.error);
       std::vector<std::string> got = a.bodies;
@@ -1119,12 +1142,12 @@ BOOST_AUTO_TEST_CASE(frame_reader_several_frames_in_one_read_and_split_frames) {
   }
 
   // A frame split in its header: nothing yet, then the body.
-  FrameReader reader;
-  auto half = reader.feed(std::string("\x00", 1));
+  auto reader = rtc_reader();
+  auto half = feed(reader, std::string("\x00", 1));
   BOOST_TEST(half.bodies.empty());
-  BOOST_TEST(reader.buffered_bytes() == 1u);
+  BOOST_TEST(reader.buffered() == 1u);
   auto rest =
-      reader.feed(std::string("\x03"
+      feed(reader, std::string("\x03"
                               "abc",
                               4));
   BOOST_TEST((rest.bodies == std::vector<std::string>{"abc"}));
@@ -1137,11 +1160,11 @@ BOOST_AUTO_TEST_CASE(frame_reader_several_frames_in_one_read_and_split_frames) {
     many.push_back(random_of_class(rng, CharClass::ans, rng.uniform(700)));
     long_stream += frame(many.back()).value();
   }
-  FrameReader chunked;
+  auto chunked = rtc_reader();
   std::vector<std::string> got;
   for (size_t pos = 0; pos < long_stream.size();) {
     size_t n = std::min<size_t>(1 + rng.uniform(900), long_stream.size() - pos);
-    auto o = chunked.feed(std::string_view(long_stream).substr(pos, n));
+    auto o = feed(chunked, std::string_view(long_stream).substr(pos, n));
     BOOST_REQUIRE(!o.error);
     got.insert(got.end(), o.bodies.begin(), o.bodies.end());
     pos += n;
@@ -1151,36 +1174,36 @@ BOOST_AUTO_TEST_CASE(frame_reader_several_frames_in_one_read_and_split_frames) {
 
 BOOST_AUTO_TEST_CASE(frame_reader_refuses_an_oversized_frame_and_stays_failed) {
   // Exactly the maximum is fine.
-  FrameReader at_max;
-  auto ok = at_max.feed(frame(std::string(kDefaultMaxFrameBytes, 'm')).value());
+  auto at_max = rtc_reader();
+  auto ok = feed(at_max, frame(std::string(kDefaultMaxFrameBytes, 'm')).value());
   BOOST_TEST(!ok.error);
   BOOST_REQUIRE(ok.bodies.size() == 1u);
   BOOST_TEST(ok.bodies[0].size() == kDefaultMaxFrameBytes);
 
   // One above: refused at the header, before buffering any of the body; the
   // frame completed before it in the same read is still delivered.
-  FrameReader reader;
+  auto reader = rtc_reader();
   std::string stream = frame("good").value() + std::string("\x20\x01", 2) + std::string(100, 'x');
-  auto out = reader.feed(stream);
+  auto out = feed(reader, stream);
   BOOST_TEST((out.bodies == std::vector<std::string>{"good"}));
   BOOST_REQUIRE(out.error.has_value());
-  BOOST_TEST(out.error->code == "30");
+  BOOST_TEST(out.error->code == "FRAME_TOO_LONG");
   BOOST_TEST(out.error->message == "frame at stream offset 6: length 8193 above maximum 8192");
   BOOST_TEST(reader.failed());
-  BOOST_TEST(reader.buffered_bytes() == 0u);
-  auto later = reader.feed(frame("more").value());
+  BOOST_TEST(reader.buffered() == 0u);
+  auto later = feed(reader, frame("more").value());
   BOOST_TEST(later.bodies.empty());
   BOOST_REQUIRE(later.error.has_value());
   BOOST_TEST(later.error->message == out.error->message);
 
   // A configured maximum, and the largest header value.
-  FrameReader small(16);
-  auto big = small.feed(frame(std::string(17, 'x')).value());
+  auto small = rtc_reader(16);
+  auto big = feed(small, frame(std::string(17, 'x')).value());
   BOOST_TEST(big.bodies.empty());
   BOOST_REQUIRE(big.error.has_value());
   BOOST_TEST(big.error->message == "frame at stream offset 0: length 17 above maximum 16");
-  FrameReader huge;
-  auto ffff = huge.feed(std::string("\xFF\xFF", 2));
+  auto huge = rtc_reader();
+  auto ffff = feed(huge, std::string("\xFF\xFF", 2));
   BOOST_REQUIRE(ffff.error.has_value());
   BOOST_TEST(ffff.error->message == "frame at stream offset 0: length 65535 above maximum 8192");
 }

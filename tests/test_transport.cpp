@@ -34,7 +34,8 @@ struct Inbox {
 
 BOOST_AUTO_TEST_CASE(frame_reader_splits_and_joins) {
   for (auto header : {FrameHeader::u16, FrameHeader::u32}) {
-    std::string stream = frame("alpha", header) + frame("", header) + frame(std::string(1000, 'x'), header);
+    std::string stream = frame("alpha", header).value() + frame("", header).value() +
+                         frame(std::string(1000, 'x'), header).value();
     // Fed one byte at a time.
     FrameReader one(header, 4096);
     std::vector<std::string> out;
@@ -50,18 +51,29 @@ BOOST_AUTO_TEST_CASE(frame_reader_splits_and_joins) {
     BOOST_REQUIRE(all.feed(stream, out).ok());
     BOOST_CHECK_EQUAL(out.size(), 3u);
   }
-  BOOST_CHECK_EQUAL(frame("ab", FrameHeader::u16), std::string("\x00\x02" "ab", 4));
-  BOOST_CHECK_EQUAL(frame("ab", FrameHeader::u32), std::string("\x00\x00\x00\x02" "ab", 6));
+  BOOST_CHECK_EQUAL(frame("ab", FrameHeader::u16).value(), std::string("\x00\x02" "ab", 4));
+  BOOST_CHECK_EQUAL(frame("ab", FrameHeader::u32).value(), std::string("\x00\x00\x00\x02" "ab", 6));
+  // A u16 header cannot announce 65,536 bytes: refused, not truncated.
+  BOOST_CHECK(frame(std::string(65535, 'x'), FrameHeader::u16).ok());
+  auto too_long = frame(std::string(65536, 'x'), FrameHeader::u16);
+  BOOST_REQUIRE(!too_long.ok());
+  BOOST_CHECK_EQUAL(too_long.error().code, "FRAME_TOO_LONG");
 }
 
 BOOST_AUTO_TEST_CASE(frame_reader_refuses_oversized_frames) {
   FrameReader r(FrameHeader::u32, 100);
   std::vector<std::string> out;
-  auto fed = r.feed(frame(std::string(101, 'y'), FrameHeader::u32).substr(0, 4), out);
+  auto fed = r.feed(frame(std::string(101, 'y'), FrameHeader::u32).value().substr(0, 4), out);
   BOOST_REQUIRE(!fed.ok());
   BOOST_CHECK_EQUAL(fed.error().code, "FRAME_TOO_LONG");
   BOOST_CHECK(out.empty());
   BOOST_CHECK_EQUAL(r.buffered(), 0u);  // nothing kept of a stream that cannot resync
+  // The error is final: a later, valid frame is not read.
+  auto later = r.feed(frame("ok", FrameHeader::u32).value(), out);
+  BOOST_REQUIRE(!later.ok());
+  BOOST_CHECK_EQUAL(later.error().message, fed.error().message);
+  BOOST_CHECK(out.empty());
+  BOOST_CHECK(r.failed());
 }
 
 BOOST_AUTO_TEST_CASE(echo_over_loopback_with_an_outage) {
