@@ -123,12 +123,11 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   }
   const size_t shards = std::max<size_t>(1, e->config_.shards);
   e->shard_deps_.resize(shards);
-  e->timers_.reserve(shards);  // ShardDeps point into it: no reallocation after this
   for (size_t i = 0; i < shards; ++i) {
     e->screeners_.push_back(std::make_unique<Screener>(e->config_.screening));
     e->screener_locks_.push_back(std::make_unique<std::mutex>());
-    e->timers_.push_back(spawn_shard_timer(*e->system_, &e->clock_, e->config_.timer_tick_ms));
-    e->shard_deps_[i] = ShardDeps{&e->common_, &e->timers_[i], e->screeners_[i].get(),
+    e->timers_.push_back(std::make_unique<ShardTimers>());
+    e->shard_deps_[i] = ShardDeps{&e->common_, e->timers_[i].get(), e->screeners_[i].get(),
                                   e->screener_locks_[i].get()};
   }
   for (size_t i = 0; i < shards; ++i) {
@@ -138,6 +137,10 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
     sc.restart_window_ms = e->config_.restart_window_ms;
     sc.on_done = e->config_.on_done;
     e->shards_.push_back(spawn_supervisor(*e->system_, &e->shard_deps_[i], std::move(sc)));
+    // Before any payment actor exists (recovery starts below).
+    e->tickers_.push_back(spawn_shard_ticker(*e->system_, e->timers_[i].get(), &e->clock_,
+                                             e->config_.timer_tick_ms, e->shards_.back()));
+    e->timers_[i]->set_ticker(e->tickers_.back());
   }
   e->ingress_ = e->system_->spawn([self](caf::event_based_actor* ingress, int) -> caf::behavior {
     return {[self, ingress](InitiateCommand& cmd, InitiateHandler& handler) {
@@ -177,14 +180,15 @@ Engine::~Engine() {
   static_cast<ActorScheduler*>(scheduler_.get())->stop();
   caf::anon_send_exit(ingress_, caf::exit_reason::user_shutdown);
   for (auto& s : shards_) caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
-  for (auto& t : timers_) caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
+  for (auto& t : tickers_) caf::anon_send_exit(t, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(journal_, caf::exit_reason::user_shutdown);
   if (pools_) pools_->stop();
   system_->await_all_actors_done();
   rail_.reset();
   scheduler_.reset();
   shards_.clear();
-  timers_.clear();
+  tickers_.clear();
+  timers_.clear();  // holds the tickers' handles: before the actor system goes
   journal_ = nullptr;
   ingress_ = nullptr;
   system_.reset();

@@ -126,7 +126,8 @@ class Engine {
   caf::actor journal_;
   caf::actor ingress_;  // forwards initiate_async requests and calls their handlers
   std::vector<caf::actor> shards_;
-  std::vector<caf::actor> timers_;  // one shard timer per shard
+  std::vector<std::unique_ptr<sagas::ShardTimers>> timers_;  // one per shard: its deadlines
+  std::vector<caf::actor> tickers_;                          // one per shard: fires them
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<sagas::JournalReader> reader_;
   std::unique_ptr<clearing::Clearing> rail_;

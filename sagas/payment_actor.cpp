@@ -8,6 +8,7 @@
 #include "sagas/messages.hpp"
 
 #include "sagas/rng.hpp"
+#include "sagas/timer_actor.hpp"
 
 namespace payengine::sagas {
 namespace {
@@ -177,7 +178,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
       send(this, timer_atom::value, timer_id);
       return;
     }
-    send(*deps_.timer, timer_atom::value, address(), at_ms, timer_id);
+    if (deps_.timers->arm(at_ms, id_, id(), timer_id)) send(deps_.timers->ticker(), run_atom::value);
   }
 
   int64_t now_ms() override { return common_.clock->now_ms(); }

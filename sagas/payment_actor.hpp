@@ -26,6 +26,8 @@
 
 namespace payengine::sagas {
 
+class ShardTimers;
+
 // What every payment actor of an engine shares; owned by the engine and
 // outliving all of its actors.
 struct PaymentActorDeps {
@@ -49,7 +51,7 @@ struct PaymentActorDeps {
 // Per shard: the screener is shared by the shard's actors under the lock.
 struct ShardDeps {
   const PaymentActorDeps* common = nullptr;
-  caf::actor* timer = nullptr;  // the shard timer (sagas/timer_actor.hpp)
+  ShardTimers* timers = nullptr;  // the shard's deadlines (sagas/timer_actor.hpp)
   Screener* screener = nullptr;
   std::mutex* screener_lock = nullptr;
 };

@@ -253,6 +253,13 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
         self->send(a, passivate_atom::value);
         admit_waiting(self);
       },
+      // A deadline from the shard timer: only for the actor that armed it.
+      [self](timer_atom, const std::string& id, caf::actor_id actor, uint64_t timer_id) {
+        auto& st = self->state;
+        auto it = st.active.find(id);
+        if (it != st.active.end() && it->second.id() == actor)
+          self->send(it->second, timer_atom::value, timer_id);
+      },
       [self](wake_atom, const std::string& id) {
         if (Passivating* b = buffer_for(self, id)) {
           b->wake = true;

@@ -1,65 +1,58 @@
 #include "sagas/timer_actor.hpp"
 
-#include <queue>
-#include <vector>
+#include <caf/all.hpp>
 
 #include "sagas/messages.hpp"
 
 namespace payengine::sagas {
-namespace {
 
-struct Deadline {
-  int64_t at_ms;
-  uint64_t seq;  // arming order: equal deadlines fire in that order
-  caf::actor_addr target;
-  uint64_t timer_id;
-  bool operator>(const Deadline& o) const { return at_ms != o.at_ms ? at_ms > o.at_ms : seq > o.seq; }
-};
-
-struct TimerState {
-  const Clock* clock = nullptr;
-  int64_t tick_ms = 5;
-  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> heap;
-  uint64_t next_seq = 0;
-  bool ticking = false;
-};
-
-using TimerActor = caf::stateful_actor<TimerState>;
-
-void arm_tick(TimerActor* self) {
-  if (self->state.ticking) return;
-  self->state.ticking = true;
-  self->delayed_send(self, std::chrono::milliseconds(self->state.tick_ms), run_atom::value);
+bool ShardTimers::arm(int64_t at_ms, const std::string& payment_id, caf::actor_id actor,
+                      uint64_t timer_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  heap_.push(Entry{at_ms, next_seq_++, Due{payment_id, actor, timer_id}});
+  if (ticking_) return false;
+  ticking_ = true;
+  return true;
 }
 
-caf::behavior shard_timer(TimerActor* self, const Clock* clock, int64_t tick_ms) {
-  self->state.clock = clock;
-  self->state.tick_ms = tick_ms > 0 ? tick_ms : 1;
+std::vector<ShardTimers::Due> ShardTimers::take_due(int64_t now_ms, bool* more) {
+  std::vector<Due> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  while (!heap_.empty() && heap_.top().at_ms <= now_ms) {
+    // top() is const: the entry is copied out, then popped.
+    out.push_back(heap_.top().due);
+    heap_.pop();
+  }
+  ticking_ = !heap_.empty();
+  *more = ticking_;
+  return out;
+}
+
+size_t ShardTimers::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return heap_.size();
+}
+
+namespace {
+
+caf::behavior shard_ticker(caf::event_based_actor* self, ShardTimers* timers, const Clock* clock,
+                           int64_t tick_ms, caf::actor supervisor) {
+  const auto tick = std::chrono::milliseconds(tick_ms > 0 ? tick_ms : 1);
   return {
-      [self](timer_atom, const caf::actor_addr& target, int64_t at_ms, uint64_t timer_id) {
-        auto& st = self->state;
-        st.heap.push(Deadline{at_ms, st.next_seq++, target, timer_id});
-        arm_tick(self);
-      },
-      [self](run_atom) {
-        auto& st = self->state;
-        st.ticking = false;
-        const int64_t now = st.clock->now_ms();
-        while (!st.heap.empty() && st.heap.top().at_ms <= now) {
-          const Deadline& d = st.heap.top();
-          if (auto target = caf::actor_cast<caf::actor>(d.target))
-            self->send(target, timer_atom::value, d.timer_id);
-          st.heap.pop();
-        }
-        if (!st.heap.empty()) arm_tick(self);
+      [=](run_atom) {
+        bool more = false;
+        for (auto& d : timers->take_due(clock->now_ms(), &more))
+          self->send(supervisor, timer_atom::value, std::move(d.payment_id), d.actor, d.timer_id);
+        if (more) self->delayed_send(self, tick, run_atom::value);
       },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_shard_timer(caf::actor_system& system, const Clock* clock, int64_t tick_ms) {
-  return system.spawn(shard_timer, clock, tick_ms);
+caf::actor spawn_shard_ticker(caf::actor_system& system, ShardTimers* timers, const Clock* clock,
+                              int64_t tick_ms, caf::actor supervisor) {
+  return system.spawn(shard_ticker, timers, clock, tick_ms, std::move(supervisor));
 }
 
 }  // namespace payengine::sagas

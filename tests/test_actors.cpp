@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "actors/engine.hpp"
+#include "sagas/timer_actor.hpp"
 #include "tests/fixtures.hpp"
 
 using namespace payengine;
@@ -280,6 +281,37 @@ class RawReader {
 // 200 concurrent payments through supervisor, payment actors, journal actor
 // and simulated rail: all complete, each settles exactly once, money is
 // conserved and the listener hears of each payment exactly once.
+// The shard timer's heap: deadlines come out in deadline order (ties in
+// arming order), never early, each once; only the arm that finds no tick
+// scheduled asks the caller to kick the tick actor.
+BOOST_AUTO_TEST_CASE(shard_timers_fire_in_order_and_tick_only_while_armed) {
+  ShardTimers t;
+  BOOST_TEST(t.arm(300, "p-c", 3, 1));   // idle: kick
+  BOOST_TEST(!t.arm(100, "p-a", 1, 7));  // a tick is scheduled already
+  BOOST_TEST(!t.arm(100, "p-b", 2, 9));
+  BOOST_TEST(!t.arm(200, "p-a", 1, 8));
+  BOOST_TEST(t.size() == 4u);
+  bool more = false;
+  BOOST_TEST(t.take_due(99, &more).empty());
+  BOOST_TEST(more);
+  auto due = t.take_due(200, &more);
+  BOOST_REQUIRE(due.size() == 3u);
+  BOOST_TEST(due[0].payment_id == "p-a");
+  BOOST_TEST(due[0].timer_id == 7u);
+  BOOST_TEST(due[1].payment_id == "p-b");  // same deadline, armed later
+  BOOST_TEST(due[1].actor == 2u);
+  BOOST_TEST(due[2].timer_id == 8u);
+  BOOST_TEST(more);
+  BOOST_TEST(!t.arm(250, "p-d", 4, 1));  // still ticking
+  due = t.take_due(1'000, &more);
+  BOOST_REQUIRE(due.size() == 2u);
+  BOOST_TEST(due[0].payment_id == "p-d");
+  BOOST_TEST(due[1].payment_id == "p-c");
+  BOOST_TEST(!more);
+  BOOST_TEST(t.size() == 0u);
+  BOOST_TEST(t.arm(2'000, "p-e", 5, 1));  // idle again: kick
+}
+
 BOOST_AUTO_TEST_CASE(happy_path_through_actors) {
   EngineConfig cfg;
   cfg.shards = 4;
