@@ -619,6 +619,22 @@ void write_original_tx_ids(Writer& w, const M& m) {
   w.opt_leaf("OrgnlUETR", m.original_uetr);
 }
 
+// The head both status messages (pacs.028, pacs.002) share: the header,
+// the original group (`group_tag`, beside the transaction; inside it, as
+// OrgnlGrpInf, under CBPR+), then the transaction element `tx_tag` opened
+// with the original ids. The caller adds its own fields and closes `tx_tag`.
+template <class M>
+void open_status_tx(Writer& w, const M& m, Profile profile, const char* group_tag,
+                    const char* tx_tag) {
+  write_status_header(w, m.msg_id, m.creation_date_time, m.instructing_agent, m.instructed_agent);
+  const bool group_in_tx = profile == Profile::cbpr_plus;
+  if (!group_in_tx) write_original_group(w, group_tag, m.original_msg_id, m.original_msg_name_id);
+  w.open(tx_tag);
+  if (group_in_tx)
+    write_original_group(w, "OrgnlGrpInf", m.original_msg_id, m.original_msg_name_id);
+  write_original_tx_ids(w, m);
+}
+
 // ---------------------------------------------------------------------------
 // Reader: walks a parsed document. The first problem sticks; later calls
 // then return nothing, so decoders read straight through and check once.
@@ -1186,14 +1202,7 @@ Result<std::string> encode(const StatusRequest& m, Profile profile) {
   if (auto e = check(m, profile)) return *e;
   const MessageInfo& mi = info(MessageType::pacs028);
   Writer w(mi);
-  write_status_header(w, m.msg_id, m.creation_date_time, m.instructing_agent, m.instructed_agent);
-  const bool group_in_tx = profile == Profile::cbpr_plus;
-  if (!group_in_tx)
-    write_original_group(w, "OrgnlGrpInf", m.original_msg_id, m.original_msg_name_id);
-  w.open("TxInf");
-  if (group_in_tx)
-    write_original_group(w, "OrgnlGrpInf", m.original_msg_id, m.original_msg_name_id);
-  write_original_tx_ids(w, m);
+  open_status_tx(w, m, profile, "OrgnlGrpInf", "TxInf");
   w.close("TxInf");
   return w.finish(mi);
 }
@@ -1202,14 +1211,7 @@ Result<std::string> encode(const StatusReport& m, Profile profile) {
   if (auto e = check(m, profile)) return *e;
   const MessageInfo& mi = info(MessageType::pacs002);
   Writer w(mi);
-  write_status_header(w, m.msg_id, m.creation_date_time, m.instructing_agent, m.instructed_agent);
-  const bool group_in_tx = profile == Profile::cbpr_plus;
-  if (!group_in_tx)
-    write_original_group(w, "OrgnlGrpInfAndSts", m.original_msg_id, m.original_msg_name_id);
-  w.open("TxInfAndSts");
-  if (group_in_tx)
-    write_original_group(w, "OrgnlGrpInf", m.original_msg_id, m.original_msg_name_id);
-  write_original_tx_ids(w, m);
+  open_status_tx(w, m, profile, "OrgnlGrpInfAndSts", "TxInfAndSts");
   w.leaf("TxSts", to_string(m.status));
   if (!m.reason_code.empty() || !m.additional_info.empty()) {
     w.open("StsRsnInf");
