@@ -31,6 +31,32 @@ RetryPolicy local_retry(const PaymentSagaConfig& cfg) {
   return r;
 }
 
+
+// A step that waits on the rail (submit, await): not cancellable once it
+// runs; its timeout is the rail's own (`by_rail`) when set, else `timeout_ms`;
+// a timeout on the last attempt ends the payment in_doubt with
+// `timeout_reason`, because nobody knows what the rail did.
+StepDef<PaymentContext> rail_wait_step(const PaymentSagaConfig& cfg, const char* name,
+                                       const char* state_on_success, int64_t timeout_ms,
+                                       std::array<int64_t, 5> PaymentSagaConfig::*by_rail,
+                                       const char* timeout_reason, uint32_t attempts) {
+  StepDef<PaymentContext> step;
+  step.name = name;
+  step.state_on_success = state_on_success;
+  step.cancellable = false;
+  step.timeout_ms = timeout_ms;
+  step.timeout_reason = timeout_reason;
+  step.on_timeout_exhausted = OnTimeoutExhausted::in_doubt;
+  step.timeout_for = [per_rail = cfg.*by_rail, timeout_ms](const PaymentContext& c) {
+    int64_t t = c.rail ? per_rail[static_cast<size_t>(*c.rail)] : 0;
+    return t > 0 ? t : timeout_ms;
+  };
+  step.retry.max_attempts = attempts;
+  step.retry.initial_backoff_ms = cfg.backoff_initial_ms;
+  step.retry.max_backoff_ms = cfg.backoff_max_ms;
+  return step;
+}
+
 }  // namespace
 
 bool PaymentContext::accept_rail_response(RailResponse r) {
@@ -132,20 +158,9 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
   };
   def.steps.push_back(std::move(route));
 
-  StepDef<PaymentContext> submit;
-  submit.name = "submit";
-  submit.state_on_success = "submitted";
-  submit.cancellable = false;
-  submit.timeout_ms = cfg.submit_timeout_ms;
-  submit.timeout_reason = "AB06";
-  submit.on_timeout_exhausted = OnTimeoutExhausted::in_doubt;
-  submit.timeout_for = [cfg](const PaymentContext& c) {
-    int64_t t = c.rail ? cfg.submit_timeout_ms_by_rail[static_cast<size_t>(*c.rail)] : 0;
-    return t > 0 ? t : cfg.submit_timeout_ms;
-  };
-  submit.retry.max_attempts = cfg.submit_attempts;
-  submit.retry.initial_backoff_ms = cfg.backoff_initial_ms;
-  submit.retry.max_backoff_ms = cfg.backoff_max_ms;
+  StepDef<PaymentContext> submit =
+      rail_wait_step(cfg, "submit", "submitted", cfg.submit_timeout_ms,
+                     &PaymentSagaConfig::submit_timeout_ms_by_rail, "AB06", cfg.submit_attempts);
   submit.poll = [](PaymentContext& c) -> std::optional<StepOutcome> {
     if (c.rail_ack || c.rail_final) return StepOutcome::success();
     if (c.rail_error) {
@@ -169,20 +184,9 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
   };
   def.steps.push_back(std::move(submit));
 
-  StepDef<PaymentContext> await;
-  await.name = "await";
-  await.state_on_success = "accepted";
-  await.cancellable = false;
-  await.timeout_ms = cfg.await_timeout_ms;
-  await.timeout_reason = "AB05";
-  await.on_timeout_exhausted = OnTimeoutExhausted::in_doubt;
-  await.timeout_for = [cfg](const PaymentContext& c) {
-    int64_t t = c.rail ? cfg.await_timeout_ms_by_rail[static_cast<size_t>(*c.rail)] : 0;
-    return t > 0 ? t : cfg.await_timeout_ms;
-  };
-  await.retry.max_attempts = cfg.await_attempts;
-  await.retry.initial_backoff_ms = cfg.backoff_initial_ms;
-  await.retry.max_backoff_ms = cfg.backoff_max_ms;
+  StepDef<PaymentContext> await =
+      rail_wait_step(cfg, "await", "accepted", cfg.await_timeout_ms,
+                     &PaymentSagaConfig::await_timeout_ms_by_rail, "AB05", cfg.await_attempts);
   await.poll = [](PaymentContext& c) -> std::optional<StepOutcome> {
     if (!c.rail_final) return std::nullopt;
     if (c.rail_final->accepted) return StepOutcome::success();
