@@ -89,6 +89,11 @@ struct Metrics::Impl {
                                       .Name("payengine_outbox_backlog")
                                       .Help("Published journal events not yet confirmed by Kafka")
                                       .Register(*registry);
+  pm::Family<pm::Gauge>& deadlines =
+      pm::BuildGauge()
+          .Name("payengine_timer_deadlines")
+          .Help("Step deadlines and retry times held by a shard's timer (a finished payment's stay until due)")
+          .Register(*registry);
 
   std::mutex mutex;  // guards the maps below and the samplers
   std::map<std::string, pm::Histogram*> steps;
@@ -167,6 +172,10 @@ void Metrics::set_kafka(int64_t consumer_lag, uint64_t dlq_total) {
 }
 
 void Metrics::set_outbox_backlog(int64_t rows) { impl_->outbox.Add({}).Set(static_cast<double>(rows)); }
+
+void Metrics::set_timer_deadlines(size_t shard, uint64_t deadlines) {
+  impl_->deadlines.Add({{"shard", std::to_string(shard)}}).Set(static_cast<double>(deadlines));
+}
 
 void Metrics::add_sampler(std::function<void(Metrics&)> sampler) {
   std::lock_guard<std::mutex> lock(impl_->mutex);

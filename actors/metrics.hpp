@@ -13,6 +13,7 @@
 //   payengine_rail_breaker_transitions_total{rail,to}
 //   payengine_http_requests_total{route,method,code} / payengine_http_request_duration_seconds{route}
 //   payengine_kafka_consumer_lag / payengine_kafka_dlq_total / payengine_outbox_backlog
+//   payengine_timer_deadlines{shard}                     deadlines held by a shard's timer
 //
 // Promises: every method is thread-safe and cheap (no allocation on the hot
 // path once a label set exists); label values are bounded by the caller
@@ -46,6 +47,7 @@ class Metrics {
                 uint64_t to_open, uint64_t to_half_open, uint64_t to_closed);
   void set_kafka(int64_t consumer_lag, uint64_t dlq_total);
   void set_outbox_backlog(int64_t rows);
+  void set_timer_deadlines(size_t shard, uint64_t deadlines);
 
   // Called at every scrape, before serializing, to refresh live gauges. The
   // sampler must outlive the Metrics or be removed by destroying the Metrics

@@ -102,6 +102,14 @@ BOOST_AUTO_TEST_CASE(engine_metrics_after_payments_over_the_rails) {
   BOOST_CHECK_EQUAL(sample(text, R"(payengine_admission_limit{shard="0"})"), 10'000);
   BOOST_CHECK_EQUAL(sample(text, "payengine_admission_refused_total"), 0);
   BOOST_CHECK_GE(sample(text, "payengine_outbox_backlog"), 1);  // nothing relays to Kafka in this test
+  // Every payment armed a submit and an await deadline; the await ones (the
+  // RTC and EFT adapters' final timeouts are far longer than this test) are
+  // still held, though every payment has finished.
+  double deadlines = 0;
+  for (int shard = 0; shard < 4; ++shard)
+    deadlines += std::max(0.0, sample(text, R"(payengine_timer_deadlines{shard=")" + std::to_string(shard) + R"("})"));
+  BOOST_TEST_MESSAGE("timer deadlines held: " << deadlines);
+  BOOST_CHECK_GE(deadlines, kUrgent + kNormal);
 
   // A breaker that opened shows in the state and the transition counter.
   auto faults = (*sims)->rail(clearing::Rail::rtc).faults();
