@@ -233,12 +233,13 @@ BOOST_AUTO_TEST_CASE(transient_failures_exhausted_compensate) {
   env.check_conserved();
 }
 
-// A rail that never answers: each submit attempt times out on the virtual
-// clock; exhausted, the payment goes in_doubt with AB06 and keeps its hold.
-BOOST_AUTO_TEST_CASE(silent_rail_times_out_to_in_doubt) {
-  VirtualRuntimeOptions opts;
+// A rail that never answers: each of 3 submit attempts times out after
+// `timeout_ms` on the virtual clock (backoffs of 50..100 and 100..200 ms
+// between them); exhausted, the payment goes in_doubt with AB06 and keeps
+// its hold.
+namespace {
+void check_silent_rail_runs_out(VirtualRuntimeOptions opts, int64_t timeout_ms) {
   opts.rail.silent_ppm = 1'000'000;
-  opts.saga.submit_timeout_ms = 2'000;
   opts.saga.submit_attempts = 3;
   opts.saga.backoff_initial_ms = 100;
   Env env(opts);
@@ -249,20 +250,24 @@ BOOST_AUTO_TEST_CASE(silent_rail_times_out_to_in_doubt) {
   BOOST_TEST(env.rt->progress(id)->reason_code == "AB06");
   BOOST_TEST(env.rt->rail().submissions() == 3u);
   int64_t elapsed = env.rt->clock().now_ms() - t0;
-  BOOST_TEST(elapsed >= 3 * 2'000 + 50 + 100);
-  BOOST_TEST(elapsed <= 3 * 2'000 + 100 + 200);
+  BOOST_TEST(elapsed >= 3 * timeout_ms + 50 + 100);
+  BOOST_TEST(elapsed <= 3 * timeout_ms + 100 + 200);
   BOOST_TEST(env.rt->store().hold(id)->status == "held");
   env.check_conserved();
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(silent_rail_times_out_to_in_doubt) {
+  VirtualRuntimeOptions opts;
+  opts.saga.submit_timeout_ms = 2'000;
+  check_silent_rail_runs_out(opts, 2'000);
 }
 
 // A rail's own submit timeout, when set, replaces the default: the same
 // silent rail runs out after 3 x 500 ms instead of 3 x 2 s.
 BOOST_AUTO_TEST_CASE(per_rail_submit_timeout_replaces_the_default) {
   VirtualRuntimeOptions opts;
-  opts.rail.silent_ppm = 1'000'000;
   opts.saga.submit_timeout_ms = 2'000;
-  opts.saga.submit_attempts = 3;
-  opts.saga.backoff_initial_ms = 100;
   Env probe(opts);  // which rail does this instruction take?
   std::string pid = probe.rt->initiate(valid_instruction());
   probe.rt->run(1'000);
@@ -271,19 +276,8 @@ BOOST_AUTO_TEST_CASE(per_rail_submit_timeout_replaces_the_default) {
     if (e.kind == "step_ok" && e.step == "route") rail = json_get_string(e.data, "rail");
   auto r = clearing::rail_from_string(rail);
   BOOST_REQUIRE(r);
-
   opts.saga.submit_timeout_ms_by_rail[static_cast<size_t>(*r)] = 500;
-  Env env(opts);
-  int64_t t0 = env.rt->clock().now_ms();
-  std::string id = env.rt->initiate(valid_instruction());
-  env.rt->run();
-  BOOST_TEST(env.final_state(id) == "in_doubt");
-  BOOST_TEST(env.rt->progress(id)->reason_code == "AB06");
-  BOOST_TEST(env.rt->rail().submissions() == 3u);
-  int64_t elapsed = env.rt->clock().now_ms() - t0;
-  BOOST_TEST(elapsed >= 3 * 500 + 50 + 100);
-  BOOST_TEST(elapsed <= 3 * 500 + 100 + 200);
-  env.check_conserved();
+  check_silent_rail_runs_out(opts, 500);
 }
 
 // The rail's final status comes later than the await timeout: the second
