@@ -203,7 +203,7 @@ void Engine::sample_metrics(Metrics& m) {
   auto shards = stats();
   for (size_t i = 0; i < shards.size(); ++i) {
     m.set_shard(i, shards[i].active, config_.max_active_per_shard);
-    if (i < timers_.size()) m.set_timer_deadlines(i, timers_[i]->size());
+    m.set_timer_deadlines(i, timers_[i]->size());
     refused += shards[i].overloaded;
   }
   m.set_admission_refused(refused);

@@ -508,7 +508,7 @@ bool Store::Impl::prepare_all() {
              "WHERE created_ms < ?1 ORDER BY created_ms LIMIT ?2)",
              &purge_idempotency_bounded) &&
          prepare(
-             "SELECT seq, payment_id, tenant, kind, step, state, at_ms, data FROM saga_events "
+             "SELECT seq, payment_id, tenant, kind, step, attempt, state, terminal, at_ms, data FROM saga_events "
              "WHERE seq > max((SELECT relayed_through_seq FROM outbox_cursor), ?2) "
              "AND publish = 1 ORDER BY seq LIMIT ?1",
              &select_outbox) &&
@@ -1286,15 +1286,7 @@ std::vector<OutboxRow> Store::outbox_peek(size_t limit, int64_t after_seq) const
                      std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
   bind_int(s, 2, after_seq);
   while (sqlite3_step(s) == SQLITE_ROW) {
-    StoredEvent e;
-    e.seq = sqlite3_column_int64(s, 0);
-    e.payment_id = column_string(s, 1);
-    e.tenant = column_string(s, 2);
-    e.kind = column_string(s, 3);
-    e.step = column_string(s, 4);
-    e.state = column_string(s, 5);
-    e.at_ms = sqlite3_column_int64(s, 6);
-    e.data = column_string(s, 7);
+    StoredEvent e = sqlite_rows::stored_event_row(s);
     OutboxRow r;
     r.seq = e.seq;
     r.event_seq = e.seq;
