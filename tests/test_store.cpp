@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sagas/sqlite_rows.hpp"
 #include "sagas/store.hpp"
 
 using namespace payengine;
@@ -53,6 +54,7 @@ class Peer {
   explicit Peer(const std::string& path) {
     BOOST_REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
     sqlite3_busy_timeout(db_, 5000);
+    BOOST_REQUIRE(sagas::sqlite_rows::register_chain_functions(db_));
   }
   ~Peer() { sqlite3_close(db_); }
   Peer(const Peer&) = delete;
@@ -189,7 +191,7 @@ BOOST_AUTO_TEST_CASE(schema_creation_and_reopen) {
   }
   {
     Peer peer(path);
-    BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 1);
+    BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 2);
     BOOST_CHECK_EQUAL(peer.rows("PRAGMA journal_mode")[0], "wal");
     for (const char* table : {"saga_events", "sagas", "saga_snapshots", "outbox_cursor", "idempotency",
                               "accounts", "holds", "ledger_entries"})
@@ -234,6 +236,14 @@ BOOST_AUTO_TEST_CASE(schema_creation_and_reopen) {
   auto r = Store::open(options);
   BOOST_REQUIRE(!r.ok());
   BOOST_CHECK_EQUAL(r.error().code, "schema");
+  // A file of the one-row-per-event layout (version 1) is refused too.
+  {
+    Peer peer(path);
+    peer.exec("PRAGMA user_version = 1");
+  }
+  auto old = Store::open(options);
+  BOOST_REQUIRE(!old.ok());
+  BOOST_CHECK_EQUAL(old.error().code, "schema");
 }
 
 BOOST_AUTO_TEST_CASE(open_reports_sqlite_errors) {
@@ -875,8 +885,8 @@ BOOST_AUTO_TEST_CASE(outbox_size_matches_a_count_of_the_table) {
   BOOST_REQUIRE(store->create_account("acct", "ZAR", 1'000'000).ok());
   auto counted = [&peer] {
     return peer.scalar(
-        "SELECT count(*) FROM saga_events WHERE publish = 1 AND "
-        "seq > (SELECT relayed_through_seq FROM outbox_cursor)");
+        "SELECT coalesce(sum(chain_published_after(events, seq, "
+        "(SELECT relayed_through_seq FROM outbox_cursor))), 0) FROM saga_events");
   };
   std::mt19937_64 rng(7);
   std::vector<int64_t> seqs;
