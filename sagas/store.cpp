@@ -2,17 +2,31 @@
 //
 // How the promises in store.hpp are kept:
 //
+//  - The journal table saga_events holds one row per event chain (schema
+//    version 2; version 1 files, one row per event, are refused). A chain is
+//    what the batch gives: a record with depends_on_previous continues the
+//    previous record's row, any other record starts a new one. The row's seq
+//    is its first event's seq, `count` its events, event i has seq
+//    seq + i; the Store hands out seqs from memory (next_seq, loaded at open
+//    as the last row's seq + count), so per-event seqs stay dense. The row
+//    carries its head's kind/step/attempt (the UNIQUE key), terminal (any),
+//    publish (how many events are published; > 0 iff any) and the head's
+//    at_ms; `events` is a BLOB of every event (encoding in sqlite_rows.hpp).
 //  - commit() runs one BEGIN IMMEDIATE ... COMMIT. Each record is checked
-//    before anything of it is written, in this order: idempotency claim
-//    (read), ledger operation (read, against the in-memory ledger), then the
-//    event insert, whose ON CONFLICT DO NOTHING is the duplicate check (no
-//    separate SELECT). Only once the event row exists are the record's
-//    idempotency key, ledger change, saga row and outbox row written. A
-//    refused record therefore leaves nothing behind, without SAVEPOINTs.
-//    A record refused by its claim or ledger check that turns out to be a
-//    re-sent event is reported as `duplicate_event` (one extra lookup, on
-//    the refusal path only). Any SQLite failure rolls the whole transaction
-//    back and every result is `error`.
+//    before anything of it is written. A record that starts a row (a chain
+//    head) is first looked up by the unique index: if a row with that head
+//    exists the record is `duplicate_event`, and that row's events are kept
+//    so the chain's later records found in it are duplicates too; the first
+//    later record not in it starts a new row. Then: idempotency claim
+//    (read), ledger operation (read, against the in-memory ledger). Only
+//    then is the event appended to the open chain row (in memory) and the
+//    record's idempotency key, ledger change and saga row written. The
+//    chain row is inserted when the next chain starts or the batch ends. A
+//    refused record therefore leaves nothing behind, without SAVEPOINTs. A
+//    later record of a chain re-sent on its own (not behind its duplicate
+//    head) is not recognised as a duplicate: only heads are indexed. Any
+//    SQLite failure rolls the whole transaction back and every result is
+//    `error`.
 //  - The ledger lives in memory (Impl::accounts, Impl::holds) and is written
 //    through to the tables inside the same transaction. Every in-memory
 //    change made during a commit is recorded in an undo log; on failure the
@@ -26,10 +40,12 @@
 //    does one such lookup to prove no hold exists). Memory stays bounded by
 //    the number of payments in flight, not by history.
 //  - The outbox is the journal itself: events written with `publish` are
-//    flagged, and one cursor row (outbox_cursor) records the seq through
-//    which the relay has had delivery reports. outbox_peek reads flagged
-//    events past the cursor and builds their payload then; "deleting through
-//    a seq" advances the cursor. No second copy of each event is written,
+//    flagged (per event in the BLOB; the row's `publish` counts them), and
+//    one cursor row (outbox_cursor) records the seq through which the relay
+//    has had delivery reports. outbox_peek reads the rows from the one
+//    holding cursor + 1 on, decodes them and returns each published event
+//    past the cursor with its own seq; "deleting through a seq" advances the
+//    cursor (a row may be confirmed part-way). No second copy of each event is written,
 //    which halves the rows per published event. The payload embeds
 //    EventRecord::data verbatim, so data must be JSON text (as store.hpp
 //    says); empty data is written as {}.
