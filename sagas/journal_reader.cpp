@@ -4,8 +4,10 @@
 // transaction, so the saga row, its events, rail and reason come from the
 // same committed snapshot. The rail is the route step's journaled output
 // {"rail":"..."}; the reason the final event's {"reason":...,"detail":...};
-// both are found through the unique (payment_id, kind, step, attempt)
-// index of saga_events. Listing walks the sagas_tenant index
+// both are found by reading the payment's chain rows (saga_events holds
+// one row per event chain, its events in a BLOB: see sqlite_rows.hpp)
+// newest first, through the (payment_id, ...) unique index, and the JSON
+// is read by SQLite's json_extract on the event's data. Listing walks the sagas_tenant index
 // (tenant, payment_id) and filters in C++, so the work per call is bounded
 // by `max_scan` rows whatever the filter.
 #include "sagas/journal_reader.hpp"
@@ -15,6 +17,8 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
+#include <string_view>
+#include <vector>
 
 #include "sagas/sqlite_rows.hpp"
 
@@ -41,6 +45,7 @@ struct JournalReader::Impl {
   sqlite3_stmt* end = nullptr;
   sqlite3_stmt* select_saga = nullptr;
   sqlite3_stmt* select_events = nullptr;
+  sqlite3_stmt* select_chains_desc = nullptr;
   sqlite3_stmt* select_rail = nullptr;
   sqlite3_stmt* select_reason = nullptr;
   sqlite3_stmt* select_page = nullptr;
@@ -72,19 +77,16 @@ struct JournalReader::Impl {
                "WHERE payment_id = ?1 AND tenant = ?2",
                &select_saga) &&
            prepare(
-               "SELECT seq, payment_id, tenant, kind, step, attempt, state, terminal, at_ms, data "
-               "FROM saga_events WHERE payment_id = ?1 ORDER BY seq LIMIT ?2",
+               "SELECT seq, payment_id, tenant, events "
+               "FROM saga_events WHERE payment_id = ?1 ORDER BY seq",
                &select_events) &&
+           prepare("SELECT events FROM saga_events WHERE payment_id = ?1 ORDER BY seq DESC",
+                   &select_chains_desc) &&
+           prepare("SELECT CASE WHEN json_valid(?1) THEN json_extract(?1, '$.rail') END",
+                   &select_rail) &&
            prepare(
-               "SELECT CASE WHEN json_valid(data) THEN json_extract(data, '$.rail') END "
-               "FROM saga_events WHERE payment_id = ?1 AND kind = 'step_ok' AND step = 'route' "
-               "ORDER BY seq DESC LIMIT 1",
-               &select_rail) &&
-           prepare(
-               "SELECT CASE WHEN json_valid(data) THEN json_extract(data, '$.reason') END, "
-               "CASE WHEN json_valid(data) THEN json_extract(data, '$.detail') END "
-               "FROM saga_events WHERE payment_id = ?1 AND kind = 'final' "
-               "ORDER BY seq DESC LIMIT 1",
+               "SELECT CASE WHEN json_valid(?1) THEN json_extract(?1, '$.reason') END, "
+               "CASE WHEN json_valid(?1) THEN json_extract(?1, '$.detail') END",
                &select_reason) &&
            prepare(
                "SELECT payment_id, tenant, state, terminal, created_ms, updated_ms FROM sagas "
@@ -94,7 +96,7 @@ struct JournalReader::Impl {
                "SELECT payment_id, request_hash, created_ms FROM idempotency "
                "WHERE tenant = ?1 AND key = ?2",
                &select_idempotency) &&
-           prepare("SELECT count(*) FROM saga_events", &select_event_count);
+           prepare("SELECT coalesce(sum(count), 0) FROM saga_events", &select_event_count);
   }
 
   // One read transaction; COMMIT on scope exit.
@@ -118,17 +120,47 @@ struct JournalReader::Impl {
     bool ok_ = false;
   };
 
+  // The data of the payment's newest event of `kind` (and `step`, unless
+  // null). *found = false when there is none.
+  bool latest_data(const std::string& id, std::string_view kind, const char* step,
+                   std::string* data, bool* found) const {
+    *found = false;
+    StmtScope scope(select_chains_desc);
+    bind_text(select_chains_desc, 1, id);
+    int rc;
+    while ((rc = sqlite3_step(select_chains_desc)) == SQLITE_ROW) {
+      const auto* p = static_cast<const char*>(sqlite3_column_blob(select_chains_desc, 0));
+      std::string_view in(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(select_chains_desc, 0)));
+      sqlite_rows::ChainEvent e;
+      while (sqlite_rows::next_chain_event(in, &e))  // the last match in the row wins
+        if (e.kind == kind && (!step || e.step == step)) {
+          *found = true;
+          *data = std::string(e.data);
+        }
+      if (*found) return true;
+    }
+    return rc == SQLITE_DONE;
+  }
+
   bool rail_of(const std::string& id, std::string* out) const {
+    std::string data;
+    bool found = false;
+    if (!latest_data(id, "step_ok", "route", &data, &found)) return false;
+    if (!found) return true;
     StmtScope scope(select_rail);
-    bind_text(select_rail, 1, id);
+    bind_text(select_rail, 1, data);
     int rc = sqlite3_step(select_rail);
     if (rc == SQLITE_ROW) *out = column_string(select_rail, 0);
     return rc == SQLITE_ROW || rc == SQLITE_DONE;
   }
 
   bool reason_of(const std::string& id, std::string* code, std::string* detail) const {
+    std::string data;
+    bool found = false;
+    if (!latest_data(id, "final", nullptr, &data, &found)) return false;
+    if (!found) return true;
     StmtScope scope(select_reason);
-    bind_text(select_reason, 1, id);
+    bind_text(select_reason, 1, data);
     int rc = sqlite3_step(select_reason);
     if (rc == SQLITE_ROW) {
       *code = column_string(select_reason, 0);
@@ -180,22 +212,22 @@ Result<std::optional<PaymentRecord>> JournalReader::payment(const std::string& t
   {
     StmtScope scope(m.select_events);
     bind_text(m.select_events, 1, payment_id);
-    // One row more than asked, to tell whether there were more.
-    int64_t rows = clamp_limit(max_events);
-    if (rows < std::numeric_limits<int64_t>::max()) ++rows;
-    bind_int(m.select_events, 2, rows);
-    int rc;
-    while ((rc = sqlite3_step(m.select_events)) == SQLITE_ROW) {
-      if (out.events.size() == max_events) {
-        out.events_truncated = true;
-        break;
-      }
-      sqlite3_stmt* s = m.select_events;
-      StoredEvent e = sqlite_rows::stored_event_row(s);
+    // Chain rows until one event more than asked, to tell whether there
+    // were more.
+    std::vector<StoredEvent> events;
+    int rc = SQLITE_DONE;
+    while (events.size() <= max_events && (rc = sqlite3_step(m.select_events)) == SQLITE_ROW)
+      if (!sqlite_rows::append_chain_row(m.select_events, &events))
+        return Error{"journal", "malformed event chain of payment " + payment_id};
+    if (events.size() <= max_events && rc != SQLITE_DONE) return m.error("events");
+    if (events.size() > max_events) {
+      out.events_truncated = true;
+      events.resize(max_events);
+    }
+    for (StoredEvent& e : events) {
       if (e.kind == "received") out.instruction = e.data;
       out.events.push_back(std::move(e));
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return m.error("events");
   }
   if (!m.rail_of(payment_id, &out.rail)) return m.error("rail");
   if (!m.reason_of(payment_id, &out.reason_code, &out.reason_detail)) return m.error("reason");

@@ -2,17 +2,31 @@
 //
 // How the promises in store.hpp are kept:
 //
+//  - The journal table saga_events holds one row per event chain (schema
+//    version 2; version 1 files, one row per event, are refused). A chain is
+//    what the batch gives: a record with depends_on_previous continues the
+//    previous record's row, any other record starts a new one. The row's seq
+//    is its first event's seq, `count` its events, event i has seq
+//    seq + i; the Store hands out seqs from memory (next_seq, loaded at open
+//    as the last row's seq + count), so per-event seqs stay dense. The row
+//    carries its head's kind/step/attempt (the UNIQUE key), terminal (any),
+//    publish (how many events are published; > 0 iff any) and the head's
+//    at_ms; `events` is a BLOB of every event (encoding in sqlite_rows.hpp).
 //  - commit() runs one BEGIN IMMEDIATE ... COMMIT. Each record is checked
-//    before anything of it is written, in this order: idempotency claim
-//    (read), ledger operation (read, against the in-memory ledger), then the
-//    event insert, whose ON CONFLICT DO NOTHING is the duplicate check (no
-//    separate SELECT). Only once the event row exists are the record's
-//    idempotency key, ledger change, saga row and outbox row written. A
-//    refused record therefore leaves nothing behind, without SAVEPOINTs.
-//    A record refused by its claim or ledger check that turns out to be a
-//    re-sent event is reported as `duplicate_event` (one extra lookup, on
-//    the refusal path only). Any SQLite failure rolls the whole transaction
-//    back and every result is `error`.
+//    before anything of it is written. A record that starts a row (a chain
+//    head) is first looked up by the unique index: if a row with that head
+//    exists the record is `duplicate_event`, and that row's events are kept
+//    so the chain's later records found in it are duplicates too; the first
+//    later record not in it starts a new row. Then: idempotency claim
+//    (read), ledger operation (read, against the in-memory ledger). Only
+//    then is the event appended to the open chain row (in memory) and the
+//    record's idempotency key, ledger change and saga row written. The
+//    chain row is inserted when the next chain starts or the batch ends. A
+//    refused record therefore leaves nothing behind, without SAVEPOINTs. A
+//    later record of a chain re-sent on its own (not behind its duplicate
+//    head) is not recognised as a duplicate: only heads are indexed. Any
+//    SQLite failure rolls the whole transaction back and every result is
+//    `error`.
 //  - The ledger lives in memory (Impl::accounts, Impl::holds) and is written
 //    through to the tables inside the same transaction. Every in-memory
 //    change made during a commit is recorded in an undo log; on failure the
@@ -26,10 +40,12 @@
 //    does one such lookup to prove no hold exists). Memory stays bounded by
 //    the number of payments in flight, not by history.
 //  - The outbox is the journal itself: events written with `publish` are
-//    flagged, and one cursor row (outbox_cursor) records the seq through
-//    which the relay has had delivery reports. outbox_peek reads flagged
-//    events past the cursor and builds their payload then; "deleting through
-//    a seq" advances the cursor. No second copy of each event is written,
+//    flagged (per event in the BLOB; the row's `publish` counts them), and
+//    one cursor row (outbox_cursor) records the seq through which the relay
+//    has had delivery reports. outbox_peek reads the rows from the one
+//    holding cursor + 1 on, decodes them and returns each published event
+//    past the cursor with its own seq; "deleting through a seq" advances the
+//    cursor (a row may be confirmed part-way). No second copy of each event is written,
 //    which halves the rows per published event. The payload embeds
 //    EventRecord::data verbatim, so data must be JSON text (as store.hpp
 //    says); empty data is written as {}.
@@ -64,7 +80,8 @@
 namespace payengine::sagas {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: one saga_events row per event chain (version 1: one row per event).
+constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
 constexpr int kCacheSizeKiB = 64 * 1024;  // page cache: 64 MiB
 // Checkpoint the WAL every ~40 MiB instead of SQLite's 4 MiB: the commit
@@ -82,16 +99,16 @@ constexpr int64_t kJournalSizeLimitBytes = 64LL * 1024 * 1024;
 constexpr const char* kSchemaSql = R"sql(
 CREATE TABLE IF NOT EXISTS saga_events(
   seq INTEGER PRIMARY KEY,
+  count INTEGER NOT NULL,
   payment_id TEXT NOT NULL,
   tenant TEXT NOT NULL,
   kind TEXT NOT NULL,
   step TEXT NOT NULL,
   attempt INTEGER NOT NULL,
-  state TEXT NOT NULL,
   terminal INTEGER NOT NULL,
-  at_ms INTEGER NOT NULL,
-  data TEXT NOT NULL,
   publish INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  events BLOB NOT NULL,
   UNIQUE(payment_id, kind, step, attempt));
 CREATE TABLE IF NOT EXISTS sagas(
   payment_id TEXT NOT NULL PRIMARY KEY,
@@ -263,6 +280,7 @@ struct Store::Impl {
   sqlite3_stmt* rollback = nullptr;
   sqlite3_stmt* insert_event = nullptr;
   sqlite3_stmt* event_exists = nullptr;
+  sqlite3_stmt* select_last_seq = nullptr;
   sqlite3_stmt* upsert_saga = nullptr;
   sqlite3_stmt* upsert_saga_terminal = nullptr;
   sqlite3_stmt* get_idempotency = nullptr;
@@ -287,7 +305,6 @@ struct Store::Impl {
   sqlite3_stmt* purge_idempotency_bounded = nullptr;
   sqlite3_stmt* select_outbox = nullptr;
   sqlite3_stmt* delete_outbox = nullptr;
-  sqlite3_stmt* select_outbox_size = nullptr;
   sqlite3_stmt* select_outbox_cursor = nullptr;
   sqlite3_stmt* count_published_range = nullptr;
   // Published events past the cursor, counted once (the first
@@ -356,8 +373,49 @@ struct Store::Impl {
                    bool* refused_out);
   bool find_stored_hold(const std::string& payment_id, std::optional<StoredHold>* out);
   bool apply_ledger(const EventRecord& e, const LedgerPlan& plan);
-  bool journaled(const EventRecord& e, bool* out);
-  bool append(const EventRecord& e, AppendResult* result);
+  bool lookup_head(const EventRecord& e, bool* exists);
+  bool in_duplicate_row(const EventRecord& e) const;
+  bool append(const EventRecord& e, bool continues, AppendResult* result);
+  bool count_published(int64_t after, int64_t through, int64_t* out);
+
+  // Per-event seqs are dense: the next event's seq as committed, and as the
+  // open transaction has advanced it.
+  int64_t next_seq = 1;
+  int64_t tx_next_seq = 1;
+
+  // The chain row the open transaction is building; written when the next
+  // chain starts or the batch ends.
+  struct ChainRow {
+    bool valid = false;
+    int64_t seq = 0, count = 0, published = 0, at_ms = 0;
+    std::string payment_id, tenant, kind, step;
+    uint32_t attempt = 0;
+    bool terminal = false;
+    std::string events;
+  };
+  ChainRow chain;
+  // After a chain head turned out to be journaled already: that stored
+  // row's events, so that the chain's later records re-sent with it are
+  // found to be duplicates too.
+  bool duplicate_valid = false;
+  std::string duplicate_events;
+  bool flush_chain() {
+    if (!chain.valid) return true;
+    chain.valid = false;
+    sqlite3_stmt* s = insert_event;
+    bind_int(s, 1, chain.seq);
+    bind_int(s, 2, chain.count);
+    bind_text(s, 3, chain.payment_id);
+    bind_text(s, 4, chain.tenant);
+    bind_text(s, 5, chain.kind);
+    bind_text(s, 6, chain.step);
+    bind_int(s, 7, chain.attempt);
+    bind_int(s, 8, chain.terminal ? 1 : 0);
+    bind_int(s, 9, chain.published);
+    bind_int(s, 10, chain.at_ms);
+    sqlite3_bind_blob64(s, 11, chain.events.data(), chain.events.size(), SQLITE_STATIC);
+    return run(s, "insert event chain");
+  }
 
   // The saga row of the payment whose records are being appended.
   struct SagaRow {
@@ -415,14 +473,16 @@ bool Store::Impl::prepare_all() {
   return prepare("BEGIN IMMEDIATE", &begin) && prepare("COMMIT", &commit) &&
          prepare("ROLLBACK", &rollback) &&
          prepare(
-             "INSERT INTO saga_events(payment_id, tenant, kind, step, attempt, state, terminal, "
-             "at_ms, data, publish) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-             "ON CONFLICT(payment_id, kind, step, attempt) DO NOTHING",
+             "INSERT INTO saga_events(seq, count, payment_id, tenant, kind, step, attempt, "
+             "terminal, publish, at_ms, events) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
              &insert_event) &&
          prepare(
-             "SELECT 1 FROM saga_events WHERE payment_id = ?1 AND kind = ?2 AND step = ?3 "
-             "AND attempt = ?4",
+             "SELECT seq, events FROM saga_events WHERE payment_id = ?1 AND kind = ?2 "
+             "AND step = ?3 AND attempt = ?4",
              &event_exists) &&
+         prepare("SELECT seq + count - 1 FROM saga_events ORDER BY seq DESC LIMIT 1",
+                 &select_last_seq) &&
          // A saga's state changes with each event that has one; `terminal`
          // only ever goes up (a final state is final). Events that are not
          // terminal use a statement that does not name `terminal` at all, so
@@ -483,7 +543,7 @@ bool Store::Impl::prepare_all() {
          prepare("SELECT count(*) FROM ledger_entries WHERE payment_id = ?1 AND kind = 'post'",
                  &count_postings) &&
          prepare(
-             "SELECT seq, payment_id, tenant, kind, step, attempt, state, terminal, at_ms, data "
+             "SELECT seq, payment_id, tenant, events "
              "FROM saga_events WHERE payment_id = ?1 ORDER BY seq",
              &select_events) &&
          prepare(
@@ -495,7 +555,7 @@ bool Store::Impl::prepare_all() {
              "ORDER BY payment_id LIMIT ?2",
              &select_open_sagas) &&
          prepare("SELECT state, count(*) FROM sagas GROUP BY state", &select_count_by_state) &&
-         prepare("SELECT count(*) FROM saga_events", &select_event_count) &&
+         prepare("SELECT coalesce(sum(count), 0) FROM saga_events", &select_event_count) &&
          prepare("SELECT payment_id, seq, at_ms, blob FROM saga_snapshots WHERE payment_id = ?1",
                  &select_snapshot) &&
          prepare(
@@ -507,19 +567,24 @@ bool Store::Impl::prepare_all() {
              "DELETE FROM idempotency WHERE (tenant, key) IN (SELECT tenant, key FROM idempotency "
              "WHERE created_ms < ?1 ORDER BY created_ms LIMIT ?2)",
              &purge_idempotency_bounded) &&
+         // Rows holding a published event past ?2: the row holding ?2 + 1
+         // (found by its first seq, the greatest at or below ?2) and after.
          prepare(
-             "SELECT seq, payment_id, tenant, kind, step, attempt, state, terminal, at_ms, data FROM saga_events "
-             "WHERE seq > max((SELECT relayed_through_seq FROM outbox_cursor), ?2) "
-             "AND publish = 1 ORDER BY seq LIMIT ?1",
+             "SELECT seq, payment_id, tenant, events FROM saga_events "
+             "WHERE seq >= coalesce((SELECT seq FROM saga_events WHERE seq <= ?2 ORDER BY seq DESC LIMIT 1), 0) "
+             "AND publish > 0 ORDER BY seq LIMIT ?1",
              &select_outbox) &&
          prepare("UPDATE outbox_cursor SET relayed_through_seq = max(relayed_through_seq, ?1)",
                  &delete_outbox) &&
-         prepare("SELECT count(*) FROM saga_events WHERE publish = 1 AND "
-                 "seq > (SELECT relayed_through_seq FROM outbox_cursor)",
-                 &select_outbox_size) &&
+
          prepare("SELECT relayed_through_seq FROM outbox_cursor", &select_outbox_cursor) &&
-         prepare("SELECT count(*) FROM saga_events WHERE seq > ?1 AND seq <= ?2 AND publish = 1",
-                 &count_published_range);
+         // Published events with seq in (?1, ?2]: rows wholly inside add
+         // their `publish` count; rows straddling an end are decoded.
+         prepare(
+             "SELECT seq, count, publish, events FROM saga_events "
+             "WHERE seq >= coalesce((SELECT seq FROM saga_events WHERE seq <= ?1 ORDER BY seq DESC LIMIT 1), 0) "
+             "AND seq <= ?2 AND publish > 0",
+             &count_published_range);
 }
 
 // Loads every account and every open hold, and checks that each account's
@@ -812,8 +877,9 @@ std::string outbox_payload(int64_t seq, const StoredEvent& e) {
   return payload;
 }
 
-// Whether the event's (payment_id, kind, step, attempt) is already journaled.
-bool Store::Impl::journaled(const EventRecord& e, bool* out) {
+// Whether a chain row headed by the event's (payment_id, kind, step,
+// attempt) exists; if so its events are kept for in_duplicate_row().
+bool Store::Impl::lookup_head(const EventRecord& e, bool* exists) {
   sqlite3_stmt* s = event_exists;
   StmtScope scope(s);
   bind_text(s, 1, e.payment_id);
@@ -822,53 +888,73 @@ bool Store::Impl::journaled(const EventRecord& e, bool* out) {
   bind_int(s, 4, e.attempt);
   int rc = sqlite3_step(s);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail("event lookup");
-  *out = rc == SQLITE_ROW;
+  *exists = rc == SQLITE_ROW;
+  if (*exists) {
+    duplicate_valid = true;
+    duplicate_events = column_string(s, 1);
+  }
   return true;
 }
 
-// One record of a batch, inside the open transaction.
-bool Store::Impl::append(const EventRecord& e, AppendResult* result) {
+bool Store::Impl::in_duplicate_row(const EventRecord& e) const {
+  std::string_view in(duplicate_events);
+  sqlite_rows::ChainEvent c;
+  while (sqlite_rows::next_chain_event(in, &c))
+    if (c.kind == e.kind && c.step == e.step && c.attempt == e.attempt) return true;
+  return false;
+}
+
+// One record of a batch, inside the open transaction. `continues`: the
+// record continues the previous record's chain (and that one is journaled).
+bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* result) {
+  auto duplicate = [result] {
+    result->status = AppendStatus::duplicate_event;
+    result->detail = "event already journaled";
+    return true;
+  };
+  // The record joins the open chain row, or heads a new one. A head is
+  // looked up by the unique index before anything of it is written: a
+  // journaled head is a duplicate. A record continuing a duplicate head is
+  // a duplicate if that stored chain holds it; otherwise it heads a new row.
+  const bool joins = continues && chain.valid && chain.payment_id == e.payment_id &&
+                     chain.tenant == e.tenant;
+  if (!joins) {
+    if (continues && duplicate_valid && in_duplicate_row(e)) return duplicate();
+    if (!flush_chain()) return false;
+    duplicate_valid = false;
+    bool exists = false;
+    if (!lookup_head(e, &exists)) return false;
+    if (exists) return duplicate();
+  }
+
   bool is_refused = false;
   if (e.idempotency && !check_idempotency(e, result, &is_refused)) return false;
   LedgerPlan plan;
   if (!is_refused && !plan_ledger(e, &plan, result, &is_refused)) return false;
-  if (is_refused) {
-    // A re-sent event is a duplicate first of all, even when its claim or
-    // ledger op would now be refused (a re-sent "received" finds its own
-    // key). This lookup runs only on the rare refusal path.
-    bool exists = false;
-    if (!journaled(e, &exists)) return false;
-    if (exists) {
-      *result = AppendResult{};
-      result->status = AppendStatus::duplicate_event;
-      result->detail = "event already journaled";
-    }
-    return true;
-  }
+  // (A refused head was checked for being a duplicate above; a later
+  // record of a chain re-sent on its own is not found in the new layout.)
+  if (is_refused) return true;
 
-  // The event insert is the duplicate check; nothing of the record has been
-  // written before it.
-  {
-    sqlite3_stmt* s = insert_event;
-    StmtScope scope(s);
-    bind_text(s, 1, e.payment_id);
-    bind_text(s, 2, e.tenant);
-    bind_text(s, 3, e.kind);
-    bind_text(s, 4, e.step);
-    bind_int(s, 5, e.attempt);
-    bind_text(s, 6, e.state);
-    bind_int(s, 7, e.terminal ? 1 : 0);
-    bind_int(s, 8, e.at_ms);
-    bind_text(s, 9, e.data);
-    bind_int(s, 10, e.publish ? 1 : 0);
-    if (sqlite3_step(s) != SQLITE_DONE) return fail("insert event");
+  const int64_t seq = tx_next_seq++;
+  if (!joins) {
+    chain.valid = true;
+    chain.seq = seq;
+    chain.count = 0;
+    chain.published = 0;
+    chain.at_ms = e.at_ms;
+    chain.payment_id = e.payment_id;
+    chain.tenant = e.tenant;
+    chain.kind = e.kind;
+    chain.step = e.step;
+    chain.attempt = e.attempt;
+    chain.terminal = false;
+    chain.events.clear();
   }
-  if (sqlite3_changes(db) == 0) {
-    result->status = AppendStatus::duplicate_event;
-    result->detail = "event already journaled";
-    return true;
-  }
-  int64_t seq = sqlite3_last_insert_rowid(db);
+  sqlite_rows::encode_chain_event(chain.events, e.kind, e.step, e.attempt, e.state, e.terminal,
+                                  e.at_ms, e.data, e.publish);
+  ++chain.count;
+  chain.terminal = chain.terminal || e.terminal;
+  if (e.publish) ++chain.published;
 
   if (e.idempotency) {
     sqlite3_stmt* s = insert_idempotency;
@@ -1036,6 +1122,11 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
     if (sqlite3_step(s) == SQLITE_ROW) version = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
   }
+  if (version != 0 && version < kSchemaVersion)
+    return Error{"schema", options.path + ": schema version " + std::to_string(version) +
+                               " (one journal row per event) is older than this build's " +
+                               std::to_string(kSchemaVersion) +
+                               " (one row per event chain); no migration: start a new file"};
   if (version > kSchemaVersion)
     return Error{"schema", options.path + ": schema version " + std::to_string(version) +
                                " is newer than this build's " + std::to_string(kSchemaVersion)};
@@ -1051,6 +1142,15 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
     }
   }
   if (!impl->prepare_all()) return sqlite_error("prepare");
+  {
+    StmtScope scope(impl->select_last_seq);
+    int rc = sqlite3_step(impl->select_last_seq);
+    if (rc == SQLITE_ROW) impl->next_seq = sqlite3_column_int64(impl->select_last_seq, 0) + 1;
+    else if (rc != SQLITE_DONE) {
+      impl->fail("last seq");
+      return sqlite_error("open");
+    }
+  }
   if (!impl->load_ledger()) return Error{"ledger", options.path + ": " + impl->error};
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
@@ -1061,6 +1161,9 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
   if (batch.events.empty() && batch.snapshots.empty()) return results;
 
   bool ok = m.run(m.begin, "begin");
+  m.tx_next_seq = m.next_seq;
+  m.chain.valid = false;
+  m.duplicate_valid = false;
   if (ok) {
     try {
       for (size_t i = 0; ok && i < batch.events.size(); ++i) {
@@ -1071,9 +1174,9 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
           results[i].detail = "an earlier event of its chain was not written";
           continue;
         }
-        ok = m.append(batch.events[i], &results[i]);
+        ok = m.append(batch.events[i], batch.events[i].depends_on_previous && i > 0, &results[i]);
       }
-      ok = ok && m.flush_saga_row();
+      ok = ok && m.flush_chain() && m.flush_saga_row();
       for (size_t i = 0; ok && i < batch.snapshots.size(); ++i) {
         const SnapshotRecord& snap = batch.snapshots[i];
         sqlite3_stmt* s = m.put_snapshot;
@@ -1094,7 +1197,10 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
       m.error = std::move(message);
     }
   }
+  m.chain.valid = false;
+  m.duplicate_valid = false;
   if (ok) {
+    m.next_seq = m.tx_next_seq;
     m.settle_tentative();
     if (m.outbox_count >= 0) m.outbox_count += m.batch_published;
     m.batch_published = 0;
@@ -1184,10 +1290,8 @@ std::vector<StoredEvent> Store::events_for(const std::string& payment_id) const 
   sqlite3_stmt* s = impl_->select_events;
   StmtScope scope(s);
   bind_text(s, 1, payment_id);
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    StoredEvent e = sqlite_rows::stored_event_row(s);
-    out.push_back(std::move(e));
-  }
+  while (sqlite3_step(s) == SQLITE_ROW)
+    if (!sqlite_rows::append_chain_row(s, &out)) break;  // malformed row: stop there
   return out;
 }
 
@@ -1277,23 +1381,66 @@ int64_t Store::purge_idempotency(int64_t now_ms, size_t max_rows) {
   return sqlite3_changes(impl_->db);
 }
 
+// Published events with seq in (after, through]. Rows wholly inside add
+// their `publish` count; a row straddling an end is decoded.
+bool Store::Impl::count_published(int64_t after, int64_t through, int64_t* out) {
+  *out = 0;
+  if (through <= after) return true;
+  sqlite3_stmt* c = count_published_range;
+  StmtScope scope(c);
+  bind_int(c, 1, after);
+  bind_int(c, 2, through);
+  int rc;
+  while ((rc = sqlite3_step(c)) == SQLITE_ROW) {
+    int64_t seq = sqlite3_column_int64(c, 0);
+    int64_t count = sqlite3_column_int64(c, 1);
+    if (seq > after && seq + count - 1 <= through) {
+      *out += sqlite3_column_int64(c, 2);
+      continue;
+    }
+    std::string_view in = column_view(c, 3);
+    sqlite_rows::ChainEvent e;
+    for (; sqlite_rows::next_chain_event(in, &e); ++seq)
+      if (e.publish && seq > after && seq <= through) ++*out;
+  }
+  if (rc != SQLITE_DONE) return fail("outbox count");
+  return true;
+}
+
 std::vector<OutboxRow> Store::outbox_peek(size_t limit, int64_t after_seq) const {
   std::vector<OutboxRow> out;
   if (limit == 0) return out;
-  sqlite3_stmt* s = impl_->select_outbox;
+  Impl& m = *impl_;
+  int64_t after = after_seq;
+  {
+    StmtScope scope(m.select_outbox_cursor);
+    if (sqlite3_step(m.select_outbox_cursor) == SQLITE_ROW)
+      after = std::max<int64_t>(after, sqlite3_column_int64(m.select_outbox_cursor, 0));
+  }
+  sqlite3_stmt* s = m.select_outbox;
   StmtScope scope(s);
+  // Every row but the first holds a published event past `after`: limit + 1
+  // rows hold at least `limit` of them (when there are that many).
   bind_int(s, 1, static_cast<int64_t>(
-                     std::min<size_t>(limit, std::numeric_limits<int64_t>::max())));
-  bind_int(s, 2, after_seq);
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    StoredEvent e = sqlite_rows::stored_event_row(s);
-    OutboxRow r;
-    r.seq = e.seq;
-    r.event_seq = e.seq;
-    r.payment_id = e.payment_id;
-    r.tenant = e.tenant;
-    r.payload = outbox_payload(e.seq, e);
-    out.push_back(std::move(r));
+                     std::min<size_t>(limit, std::numeric_limits<int64_t>::max() - 1)) + 1);
+  bind_int(s, 2, after);
+  while (out.size() < limit && sqlite3_step(s) == SQLITE_ROW) {
+    int64_t seq = sqlite3_column_int64(s, 0);
+    std::string payment_id = column_string(s, 1);
+    std::string tenant = column_string(s, 2);
+    std::string_view in = column_view(s, 3);
+    sqlite_rows::ChainEvent c;
+    for (; out.size() < limit && sqlite_rows::next_chain_event(in, &c); ++seq) {
+      if (!c.publish || seq <= after) continue;
+      StoredEvent e = sqlite_rows::to_stored(c, seq, payment_id, tenant);
+      OutboxRow r;
+      r.seq = seq;
+      r.event_seq = seq;
+      r.payment_id = payment_id;
+      r.tenant = tenant;
+      r.payload = outbox_payload(seq, e);
+      out.push_back(std::move(r));
+    }
   }
   return out;
 }
@@ -1308,17 +1455,8 @@ Result<Unit> Store::outbox_delete_through(int64_t seq) {
       if (sqlite3_step(m.select_outbox_cursor) == SQLITE_ROW)
         cursor = sqlite3_column_int64(m.select_outbox_cursor, 0);
     }
-    if (seq > cursor) {
-      sqlite3_stmt* c = m.count_published_range;
-      StmtScope scope(c);
-      bind_int(c, 1, cursor);
-      bind_int(c, 2, seq);
-      if (sqlite3_step(c) != SQLITE_ROW) {
-        m.fail("outbox count");
-        return Error{"sqlite", m.error};
-      }
-      confirmed = sqlite3_column_int64(c, 0);
-    }
+    if (seq > cursor && !m.count_published(cursor, seq, &confirmed))
+      return Error{"sqlite", m.error};
   }
   sqlite3_stmt* s = m.delete_outbox;
   bind_int(s, 1, seq);
@@ -1330,10 +1468,15 @@ Result<Unit> Store::outbox_delete_through(int64_t seq) {
 int64_t Store::outbox_size() const {
   Impl& m = *impl_;
   if (m.outbox_count < 0) {
-    sqlite3_stmt* s = m.select_outbox_size;
-    StmtScope scope(s);
-    if (sqlite3_step(s) != SQLITE_ROW) return 0;
-    m.outbox_count = sqlite3_column_int64(s, 0);
+    int64_t cursor = 0;
+    {
+      StmtScope scope(m.select_outbox_cursor);
+      if (sqlite3_step(m.select_outbox_cursor) != SQLITE_ROW) return 0;
+      cursor = sqlite3_column_int64(m.select_outbox_cursor, 0);
+    }
+    int64_t n = 0;
+    if (!m.count_published(cursor, std::numeric_limits<int64_t>::max(), &n)) return 0;
+    m.outbox_count = n;
   }
   return m.outbox_count;
 }

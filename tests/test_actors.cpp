@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "actors/engine.hpp"
+#include "sagas/sqlite_rows.hpp"
 #include "sagas/timer_actor.hpp"
 #include "tests/fixtures.hpp"
 
@@ -250,7 +251,7 @@ class RawReader {
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
       throw std::runtime_error("sqlite3_open_v2 failed");
     sqlite3_busy_timeout(db_, 5'000);
-    if (sqlite3_prepare_v2(db_, "SELECT kind FROM saga_events WHERE payment_id = ?1 ORDER BY seq",
+    if (sqlite3_prepare_v2(db_, "SELECT events FROM saga_events WHERE payment_id = ?1 ORDER BY seq",
                            -1, &stmt_, nullptr) != SQLITE_OK)
       throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db_));
   }
@@ -265,8 +266,12 @@ class RawReader {
     std::vector<std::string> out;
     sqlite3_reset(stmt_);
     sqlite3_bind_text(stmt_, 1, id.c_str(), -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(stmt_) == SQLITE_ROW)
-      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt_, 0)));
+    // Each row is an event chain; its events are in a BLOB.
+    while (sqlite3_step(stmt_) == SQLITE_ROW) {
+      std::string_view in = payengine::sagas::sqlite_rows::blob_of(sqlite3_column_value(stmt_, 0));
+      payengine::sagas::sqlite_rows::ChainEvent e;
+      while (payengine::sagas::sqlite_rows::next_chain_event(in, &e)) out.emplace_back(e.kind);
+    }
     sqlite3_reset(stmt_);
     return out;
   }

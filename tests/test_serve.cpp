@@ -40,6 +40,7 @@
 #include <sstream>
 #include <thread>
 
+#include "sagas/sqlite_rows.hpp"
 #include "sagas/store.hpp"
 #include "tests/fixtures.hpp"
 #include "tests/kafka_peers.hpp"
@@ -219,6 +220,7 @@ class Db {
  public:
   explicit Db(const std::string& path) {
     BOOST_REQUIRE(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+    BOOST_REQUIRE(payengine::sagas::sqlite_rows::register_chain_functions(db_));
     sqlite3_busy_timeout(db_, 5'000);
   }
   ~Db() { sqlite3_close(db_); }
@@ -404,12 +406,14 @@ BOOST_AUTO_TEST_CASE(sigkill_under_load) {
                     static_cast<int64_t>(valid_ids.size()));
   // None twice: one received event per end-to-end id.
   auto twice = reader.rows(
-      "SELECT json_extract(data, '$.end_to_end_id') AS e, count(*) FROM saga_events WHERE kind = 'received' "
+      "SELECT json_extract(chain_event_data(events, 'received'), '$.end_to_end_id') AS e, count(*) "
+      "FROM saga_events WHERE chain_event_data(events, 'received') IS NOT NULL "
       "GROUP BY e HAVING count(*) > 1 LIMIT 5");
   BOOST_CHECK_MESSAGE(twice.empty(), "a payment was journaled twice: " + (twice.empty() ? "" : twice[0][0]));
   for (const Accepted& a : accepted) {
-    auto row = reader.rows("SELECT tenant, json_extract(data, '$.end_to_end_id') FROM saga_events WHERE payment_id = '" +
-                           a.payment_id + "' AND kind = 'received'");
+    auto row = reader.rows("SELECT tenant, json_extract(chain_event_data(events, 'received'), '$.end_to_end_id') "
+                           "FROM saga_events WHERE payment_id = '" + a.payment_id +
+                           "' AND chain_event_data(events, 'received') IS NOT NULL");
     BOOST_REQUIRE_MESSAGE(row.size() == 1, "a 202 without its payment: " + a.payment_id);
     BOOST_CHECK_EQUAL(row[0][0], a.tenant);
     BOOST_CHECK_EQUAL(row[0][1], a.e2e);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sagas/sqlite_rows.hpp"
 #include "sagas/store.hpp"
 
 using namespace payengine;
@@ -53,6 +54,7 @@ class Peer {
   explicit Peer(const std::string& path) {
     BOOST_REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
     sqlite3_busy_timeout(db_, 5000);
+    BOOST_REQUIRE(sagas::sqlite_rows::register_chain_functions(db_));
   }
   ~Peer() { sqlite3_close(db_); }
   Peer(const Peer&) = delete;
@@ -189,7 +191,7 @@ BOOST_AUTO_TEST_CASE(schema_creation_and_reopen) {
   }
   {
     Peer peer(path);
-    BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 1);
+    BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 2);
     BOOST_CHECK_EQUAL(peer.rows("PRAGMA journal_mode")[0], "wal");
     for (const char* table : {"saga_events", "sagas", "saga_snapshots", "outbox_cursor", "idempotency",
                               "accounts", "holds", "ledger_entries"})
@@ -234,6 +236,14 @@ BOOST_AUTO_TEST_CASE(schema_creation_and_reopen) {
   auto r = Store::open(options);
   BOOST_REQUIRE(!r.ok());
   BOOST_CHECK_EQUAL(r.error().code, "schema");
+  // A file of the one-row-per-event layout (version 1) is refused too.
+  {
+    Peer peer(path);
+    peer.exec("PRAGMA user_version = 1");
+  }
+  auto old = Store::open(options);
+  BOOST_REQUIRE(!old.ok());
+  BOOST_CHECK_EQUAL(old.error().code, "schema");
 }
 
 BOOST_AUTO_TEST_CASE(open_reports_sqlite_errors) {
@@ -875,8 +885,8 @@ BOOST_AUTO_TEST_CASE(outbox_size_matches_a_count_of_the_table) {
   BOOST_REQUIRE(store->create_account("acct", "ZAR", 1'000'000).ok());
   auto counted = [&peer] {
     return peer.scalar(
-        "SELECT count(*) FROM saga_events WHERE publish = 1 AND "
-        "seq > (SELECT relayed_through_seq FROM outbox_cursor)");
+        "SELECT coalesce(sum(chain_published_after(events, seq, "
+        "(SELECT relayed_through_seq FROM outbox_cursor))), 0) FROM saga_events");
   };
   std::mt19937_64 rng(7);
   std::vector<int64_t> seqs;
@@ -1047,4 +1057,88 @@ BOOST_AUTO_TEST_CASE(purge_idempotency_by_ttl) {
   EventRecord again = event("p9", "received");
   again.idempotency = IdempotencyClaim{"k0", "other"};
   CHECK_STATUS(commit_one(*store, again), AppendStatus::ok);
+}
+
+// Schema 2 stores one saga_events row per event chain. Per-event seqs stay
+// dense across rows and across a reopen; every field round-trips; a chain
+// re-sent whole is all duplicates; the outbox reads published events one by
+// one across rows, honouring limit, after_seq and the cursor.
+BOOST_AUTO_TEST_CASE(chain_rows_keep_per_event_seqs_and_fields) {
+  TempDir dir;
+  std::string path = dir.file("db");
+  auto chain = [](const std::string& id, int n) {
+    std::vector<EventRecord> out;
+    for (int i = 0; i < n; ++i) {
+      EventRecord e = event(id, i == 0 ? "received" : "step_ok", i == 0 ? "" : "s" + std::to_string(i), i);
+      e.depends_on_previous = i > 0;
+      e.publish = i % 2 == 0;
+      e.state = e.publish ? "st" + std::to_string(i) : "";
+      e.terminal = i == n - 1;
+      e.at_ms = i == 1 ? -7 : 1000 + i;
+      e.data = "{\"i\":" + std::to_string(i) + ",\"z\":\"" + std::string(200, 'x') + "\"}";
+      out.push_back(e);
+    }
+    return out;
+  };
+  std::vector<int64_t> seqs;
+  {
+    auto store = open_store(path);
+    Batch b;
+    for (const auto& e : chain("a", 3)) b.events.push_back(e);
+    for (const auto& e : chain("b", 1)) b.events.push_back(e);
+    for (const auto& e : chain("c", 4)) b.events.push_back(e);
+    for (const auto& r : store->commit(b)) {
+      CHECK_STATUS(r, AppendStatus::ok);
+      seqs.push_back(r.seq);
+    }
+    for (size_t i = 0; i < seqs.size(); ++i) BOOST_CHECK_EQUAL(seqs[i], static_cast<int64_t>(i) + 1);
+    BOOST_CHECK_EQUAL(store->event_count(), 8);
+    Peer peer(path);
+    BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM saga_events"), 3);
+    // Re-sent whole: every event is a duplicate, nothing written.
+    Batch again;
+    for (const auto& e : chain("c", 4)) again.events.push_back(e);
+    for (const auto& r : store->commit(again)) CHECK_STATUS(r, AppendStatus::duplicate_event);
+    BOOST_CHECK_EQUAL(store->event_count(), 8);
+  }
+  auto store = open_store(path);
+  auto evs = store->events_for("c");
+  auto want = chain("c", 4);
+  BOOST_REQUIRE_EQUAL(evs.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    BOOST_CHECK_EQUAL(evs[i].seq, 5 + static_cast<int64_t>(i));
+    BOOST_CHECK_EQUAL(evs[i].kind, want[i].kind);
+    BOOST_CHECK_EQUAL(evs[i].step, want[i].step);
+    BOOST_CHECK_EQUAL(evs[i].attempt, want[i].attempt);
+    BOOST_CHECK_EQUAL(evs[i].state, want[i].state);
+    BOOST_CHECK_EQUAL(evs[i].terminal, want[i].terminal);
+    BOOST_CHECK_EQUAL(evs[i].at_ms, want[i].at_ms);
+    BOOST_CHECK_EQUAL(evs[i].data, want[i].data);
+    BOOST_CHECK_EQUAL(evs[i].tenant, "t1");
+  }
+  // A new event after the reopen continues the dense sequence.
+  CHECK_STATUS(commit_one(*store, event("d", "received")), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->events_for("d").at(0).seq, 9);
+  // Published: a1 (1), a3 (3), b1 (4), c1 (5), c3 (7).
+  BOOST_CHECK_EQUAL(store->outbox_size(), 5);
+  auto peek = [&](size_t limit, int64_t after) {
+    std::vector<int64_t> out;
+    for (const auto& r : store->outbox_peek(limit, after)) out.push_back(r.event_seq);
+    return out;
+  };
+  BOOST_CHECK((peek(10, 0) == std::vector<int64_t>{1, 3, 4, 5, 7}));
+  BOOST_CHECK((peek(2, 0) == std::vector<int64_t>{1, 3}));
+  BOOST_CHECK((peek(2, 2) == std::vector<int64_t>{3, 4}));
+  BOOST_CHECK((peek(10, 5) == std::vector<int64_t>{7}));
+  BOOST_CHECK(store->outbox_peek(1, 0).at(0).payload.find("\"seq\":1,") != std::string::npos);
+  // Confirming through the middle of a row counts only that row's part.
+  BOOST_REQUIRE(store->outbox_delete_through(2).ok());
+  BOOST_CHECK_EQUAL(store->outbox_size(), 4);
+  BOOST_CHECK((peek(10, 0) == std::vector<int64_t>{3, 4, 5, 7}));
+  BOOST_REQUIRE(store->outbox_delete_through(6).ok());
+  BOOST_CHECK_EQUAL(store->outbox_size(), 1);
+  store.reset();
+  store = open_store(path);
+  BOOST_CHECK_EQUAL(store->outbox_size(), 1);
+  BOOST_CHECK((peek(10, 0) == std::vector<int64_t>{7}));
 }
