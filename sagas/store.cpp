@@ -13,20 +13,20 @@
 //    publish (how many events are published; > 0 iff any) and the head's
 //    at_ms; `events` is a BLOB of every event (encoding in sqlite_rows.hpp).
 //  - commit() runs one BEGIN IMMEDIATE ... COMMIT. Each record is checked
-//    before anything of it is written. A record that starts a row (a chain
-//    head) is first looked up by the unique index: if a row with that head
-//    exists the record is `duplicate_event`, and that row's events are kept
-//    so the chain's later records found in it are duplicates too; the first
-//    later record not in it starts a new row. Then: idempotency claim
-//    (read), ledger operation (read, against the in-memory ledger). Only
-//    then is the event appended to the open chain row (in memory) and the
-//    record's idempotency key, ledger change and saga row written. The
-//    chain row is inserted when the next chain starts or the batch ends. A
-//    refused record therefore leaves nothing behind, without SAVEPOINTs. A
-//    later record of a chain re-sent on its own (not behind its duplicate
-//    head) is not recognised as a duplicate: only heads are indexed. Any
-//    SQLite failure rolls the whole transaction back and every result is
-//    `error`.
+//    before anything of it is written. First the duplicate check: when a
+//    record starts a row (a chain head), every event of its payment is read
+//    (the payment's chain rows, through the unique index's payment_id
+//    prefix; usually 0-2 rows) and kept for the rest of its chain; a record
+//    whose (kind, step, attempt) is among them, or in the open row, is
+//    `duplicate_event`, wherever it sits in its stored chain. Then:
+//    idempotency claim (read), ledger operation (read, against the
+//    in-memory ledger). Only then is the event appended to the open chain
+//    row (in memory) and the record's idempotency key, ledger change and
+//    saga row written. The chain row is inserted when the next chain starts
+//    or the batch ends. A refused record therefore leaves nothing behind,
+//    without SAVEPOINTs. The UNIQUE index on the head's key backs the check
+//    for heads. Any SQLite failure rolls the whole transaction back and
+//    every result is `error`.
 //  - The ledger lives in memory (Impl::accounts, Impl::holds) and is written
 //    through to the tables inside the same transaction. Every in-memory
 //    change made during a commit is recorded in an undo log; on failure the
@@ -279,7 +279,7 @@ struct Store::Impl {
   sqlite3_stmt* commit = nullptr;
   sqlite3_stmt* rollback = nullptr;
   sqlite3_stmt* insert_event = nullptr;
-  sqlite3_stmt* event_exists = nullptr;
+  sqlite3_stmt* select_journaled = nullptr;
   sqlite3_stmt* select_last_seq = nullptr;
   sqlite3_stmt* upsert_saga = nullptr;
   sqlite3_stmt* upsert_saga_terminal = nullptr;
@@ -373,8 +373,8 @@ struct Store::Impl {
                    bool* refused_out);
   bool find_stored_hold(const std::string& payment_id, std::optional<StoredHold>* out);
   bool apply_ledger(const EventRecord& e, const LedgerPlan& plan);
-  bool lookup_head(const EventRecord& e, bool* exists);
-  bool in_duplicate_row(const EventRecord& e) const;
+  bool load_journaled(const std::string& payment_id);
+  bool journaled(const EventRecord& e) const;
   bool append(const EventRecord& e, bool continues, AppendResult* result);
   bool count_published(int64_t after, int64_t through, int64_t* out);
 
@@ -394,14 +394,17 @@ struct Store::Impl {
     std::string events;
   };
   ChainRow chain;
-  // After a chain head turned out to be journaled already: that stored
-  // row's events, so that the chain's later records re-sent with it are
-  // found to be duplicates too.
-  bool duplicate_valid = false;
-  std::string duplicate_events;
+  // Every event already journaled for `known_payment` (its chain rows'
+  // BLOBs one after another, including rows written by the open
+  // transaction), for the duplicate check. Loaded when a chain of another
+  // payment starts; a flushed chain of the same payment is appended.
+  bool known_valid = false;
+  std::string known_payment;
+  std::string known_events;
   bool flush_chain() {
     if (!chain.valid) return true;
     chain.valid = false;
+    if (known_valid && known_payment == chain.payment_id) known_events += chain.events;
     sqlite3_stmt* s = insert_event;
     bind_int(s, 1, chain.seq);
     bind_int(s, 2, chain.count);
@@ -478,9 +481,8 @@ bool Store::Impl::prepare_all() {
              "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
              &insert_event) &&
          prepare(
-             "SELECT seq, events FROM saga_events WHERE payment_id = ?1 AND kind = ?2 "
-             "AND step = ?3 AND attempt = ?4",
-             &event_exists) &&
+             "SELECT events FROM saga_events WHERE payment_id = ?1",
+             &select_journaled) &&
          prepare("SELECT seq + count - 1 FROM saga_events ORDER BY seq DESC LIMIT 1",
                  &select_last_seq) &&
          // A saga's state changes with each event that has one; `terminal`
@@ -877,31 +879,31 @@ std::string outbox_payload(int64_t seq, const StoredEvent& e) {
   return payload;
 }
 
-// Whether a chain row headed by the event's (payment_id, kind, step,
-// attempt) exists; if so its events are kept for in_duplicate_row().
-bool Store::Impl::lookup_head(const EventRecord& e, bool* exists) {
-  sqlite3_stmt* s = event_exists;
+// Loads every journaled event of the payment into known_events.
+bool Store::Impl::load_journaled(const std::string& payment_id) {
+  known_valid = false;
+  known_events.clear();
+  sqlite3_stmt* s = select_journaled;
   StmtScope scope(s);
-  bind_text(s, 1, e.payment_id);
-  bind_text(s, 2, e.kind);
-  bind_text(s, 3, e.step);
-  bind_int(s, 4, e.attempt);
-  int rc = sqlite3_step(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail("event lookup");
-  *exists = rc == SQLITE_ROW;
-  if (*exists) {
-    duplicate_valid = true;
-    duplicate_events = column_string(s, 1);
-  }
+  bind_text(s, 1, payment_id);
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) known_events += column_view(s, 0);
+  if (rc != SQLITE_DONE) return fail("event lookup");
+  known_payment = payment_id;
+  known_valid = true;
   return true;
 }
 
-bool Store::Impl::in_duplicate_row(const EventRecord& e) const {
-  std::string_view in(duplicate_events);
-  sqlite_rows::ChainEvent c;
-  while (sqlite_rows::next_chain_event(in, &c))
-    if (c.kind == e.kind && c.step == e.step && c.attempt == e.attempt) return true;
-  return false;
+// Whether the event's (kind, step, attempt) is journaled for its payment,
+// or is in the chain row the open transaction is building.
+bool Store::Impl::journaled(const EventRecord& e) const {
+  auto holds = [&e](std::string_view in) {
+    sqlite_rows::ChainEvent c;
+    while (sqlite_rows::next_chain_event(in, &c))
+      if (c.attempt == e.attempt && c.kind == e.kind && c.step == e.step) return true;
+    return false;
+  };
+  return holds(known_events) || (chain.valid && chain.payment_id == e.payment_id && holds(chain.events));
 }
 
 // One record of a batch, inside the open transaction. `continues`: the
@@ -912,27 +914,24 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
     result->detail = "event already journaled";
     return true;
   };
-  // The record joins the open chain row, or heads a new one. A head is
-  // looked up by the unique index before anything of it is written: a
-  // journaled head is a duplicate. A record continuing a duplicate head is
-  // a duplicate if that stored chain holds it; otherwise it heads a new row.
+  // The record joins the open chain row, or heads a new one. Before
+  // anything of it is written it is looked for among every event of its
+  // payment (the payment's chain rows, read once per chain of another
+  // payment, and the open row): found, it is a duplicate, wherever it sits
+  // in its stored chain.
   const bool joins = continues && chain.valid && chain.payment_id == e.payment_id &&
                      chain.tenant == e.tenant;
   if (!joins) {
-    if (continues && duplicate_valid && in_duplicate_row(e)) return duplicate();
     if (!flush_chain()) return false;
-    duplicate_valid = false;
-    bool exists = false;
-    if (!lookup_head(e, &exists)) return false;
-    if (exists) return duplicate();
+    if (!(known_valid && known_payment == e.payment_id) && !load_journaled(e.payment_id))
+      return false;
   }
+  if (journaled(e)) return duplicate();
 
   bool is_refused = false;
   if (e.idempotency && !check_idempotency(e, result, &is_refused)) return false;
   LedgerPlan plan;
   if (!is_refused && !plan_ledger(e, &plan, result, &is_refused)) return false;
-  // (A refused head was checked for being a duplicate above; a later
-  // record of a chain re-sent on its own is not found in the new layout.)
   if (is_refused) return true;
 
   const int64_t seq = tx_next_seq++;
@@ -1163,7 +1162,7 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
   bool ok = m.run(m.begin, "begin");
   m.tx_next_seq = m.next_seq;
   m.chain.valid = false;
-  m.duplicate_valid = false;
+  m.known_valid = false;
   if (ok) {
     try {
       for (size_t i = 0; ok && i < batch.events.size(); ++i) {
@@ -1198,7 +1197,7 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
     }
   }
   m.chain.valid = false;
-  m.duplicate_valid = false;
+  m.known_valid = false;
   if (ok) {
     m.next_seq = m.tx_next_seq;
     m.settle_tentative();

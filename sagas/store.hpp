@@ -18,11 +18,8 @@
 //    settles at most once. The sum of all account balances per currency never
 //    changes through reserve, post or release.
 //  - Events are unique per (payment_id, kind, step, attempt): re-appending
-//    one is reported as `duplicate_event` and changes nothing. (Journal
-//    schema 2 stores one row per event chain and indexes only chain heads:
-//    an event is found again when re-sent as a chain head, or behind its
-//    chain's duplicate head; a later event of a chain re-sent on its own is
-//    not. See store.cpp.)
+//    one is reported as `duplicate_event` and changes nothing, whether it is
+//    re-sent with its chain or on its own.
 //  - A record marked `depends_on_previous` is written only if the record
 //    before it is in the journal, so a chain of events stops at its first
 //    refusal.

@@ -1100,11 +1100,41 @@ BOOST_AUTO_TEST_CASE(chain_rows_keep_per_event_seqs_and_fields) {
     for (const auto& e : chain("c", 4)) again.events.push_back(e);
     for (const auto& r : store->commit(again)) CHECK_STATUS(r, AppendStatus::duplicate_event);
     BOOST_CHECK_EQUAL(store->event_count(), 8);
+    // A later event of a stored chain re-sent on its own, as a head or
+    // behind another payment's event, is a duplicate too; a new event that
+    // follows it in its chain is written.
+    Batch alone;
+    alone.events.push_back(chain("c", 4)[2]);
+    alone.events.back().depends_on_previous = false;
+    alone.events.push_back(chain("a", 1)[0]);
+    alone.events.push_back(chain("c", 4)[3]);
+    alone.events.back().depends_on_previous = true;
+    alone.events.push_back(event("c", "step_ok", "s9", 0));
+    alone.events.back().depends_on_previous = true;
+    auto rs = store->commit(alone);
+    CHECK_STATUS(rs[0], AppendStatus::duplicate_event);
+    CHECK_STATUS(rs[1], AppendStatus::duplicate_event);
+    CHECK_STATUS(rs[2], AppendStatus::duplicate_event);
+    CHECK_STATUS(rs[3], AppendStatus::ok);
+    BOOST_CHECK_EQUAL(rs[3].seq, 9);
+    BOOST_CHECK_EQUAL(store->event_count(), 9);
+    // Within one batch, a chain re-sent behind its own first copy.
+    Batch twice;
+    for (const auto& e : chain("e", 2)) twice.events.push_back(e);
+    for (const auto& e : chain("e", 2)) twice.events.push_back(e);
+    rs = store->commit(twice);
+    CHECK_STATUS(rs[0], AppendStatus::ok);
+    CHECK_STATUS(rs[1], AppendStatus::ok);
+    CHECK_STATUS(rs[2], AppendStatus::duplicate_event);
+    CHECK_STATUS(rs[3], AppendStatus::duplicate_event);
+    BOOST_CHECK_EQUAL(store->event_count(), 11);
   }
   auto store = open_store(path);
   auto evs = store->events_for("c");
   auto want = chain("c", 4);
-  BOOST_REQUIRE_EQUAL(evs.size(), 4u);
+  BOOST_REQUIRE_EQUAL(evs.size(), 5u);  // the chain, then s9
+  BOOST_CHECK_EQUAL(evs[4].seq, 9);
+  BOOST_CHECK_EQUAL(evs[4].step, "s9");
   for (size_t i = 0; i < 4; ++i) {
     BOOST_CHECK_EQUAL(evs[i].seq, 5 + static_cast<int64_t>(i));
     BOOST_CHECK_EQUAL(evs[i].kind, want[i].kind);
@@ -1118,27 +1148,27 @@ BOOST_AUTO_TEST_CASE(chain_rows_keep_per_event_seqs_and_fields) {
   }
   // A new event after the reopen continues the dense sequence.
   CHECK_STATUS(commit_one(*store, event("d", "received")), AppendStatus::ok);
-  BOOST_CHECK_EQUAL(store->events_for("d").at(0).seq, 9);
-  // Published: a1 (1), a3 (3), b1 (4), c1 (5), c3 (7).
-  BOOST_CHECK_EQUAL(store->outbox_size(), 5);
+  BOOST_CHECK_EQUAL(store->events_for("d").at(0).seq, 12);
+  // Published: a1 (1), a3 (3), b1 (4), c1 (5), c3 (7), e1 (10).
+  BOOST_CHECK_EQUAL(store->outbox_size(), 6);
   auto peek = [&](size_t limit, int64_t after) {
     std::vector<int64_t> out;
     for (const auto& r : store->outbox_peek(limit, after)) out.push_back(r.event_seq);
     return out;
   };
-  BOOST_CHECK((peek(10, 0) == std::vector<int64_t>{1, 3, 4, 5, 7}));
+  BOOST_CHECK((peek(10, 0) == std::vector<int64_t>{1, 3, 4, 5, 7, 10}));
   BOOST_CHECK((peek(2, 0) == std::vector<int64_t>{1, 3}));
   BOOST_CHECK((peek(2, 2) == std::vector<int64_t>{3, 4}));
-  BOOST_CHECK((peek(10, 5) == std::vector<int64_t>{7}));
+  BOOST_CHECK((peek(10, 5) == std::vector<int64_t>{7, 10}));
   BOOST_CHECK(store->outbox_peek(1, 0).at(0).payload.find("\"seq\":1,") != std::string::npos);
   // Confirming through the middle of a row counts only that row's part.
   BOOST_REQUIRE(store->outbox_delete_through(2).ok());
-  BOOST_CHECK_EQUAL(store->outbox_size(), 4);
-  BOOST_CHECK((peek(10, 0) == std::vector<int64_t>{3, 4, 5, 7}));
+  BOOST_CHECK_EQUAL(store->outbox_size(), 5);
+  BOOST_CHECK((peek(10, 0) == std::vector<int64_t>{3, 4, 5, 7, 10}));
   BOOST_REQUIRE(store->outbox_delete_through(6).ok());
-  BOOST_CHECK_EQUAL(store->outbox_size(), 1);
+  BOOST_CHECK_EQUAL(store->outbox_size(), 2);
   store.reset();
   store = open_store(path);
-  BOOST_CHECK_EQUAL(store->outbox_size(), 1);
-  BOOST_CHECK((peek(10, 0) == std::vector<int64_t>{7}));
+  BOOST_CHECK_EQUAL(store->outbox_size(), 2);
+  BOOST_CHECK((peek(10, 0) == std::vector<int64_t>{7, 10}));
 }
