@@ -3,7 +3,8 @@
 // How the promises in store.hpp are kept:
 //
 //  - The journal table saga_events holds one row per event chain (schema
-//    version 2; version 1 files, one row per event, are refused). A chain is
+//    version 2; a version 1 file, one row per event, is migrated on open, each
+//    event becoming a chain row of its own with its seq). A chain is
 //    what the batch gives: a record with depends_on_previous continues the
 //    previous record's row, any other record starts a new one. The row's seq
 //    is its first event's seq, `count` its events, event i has seq
@@ -377,6 +378,7 @@ struct Store::Impl {
   bool journaled(const EventRecord& e) const;
   bool append(const EventRecord& e, bool continues, AppendResult* result);
   bool count_published(int64_t after, int64_t through, int64_t* out);
+  bool migrate_from_v1();
 
   // Per-event seqs are dense: the next event's seq as committed, and as the
   // open transaction has advanced it.
@@ -1064,6 +1066,58 @@ void Store::Impl::settle_tentative() {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
+// Schema 1 kept one saga_events row per event. In one transaction, each of
+// its rows becomes a chain row of one event with the same seq (so seqs, the
+// outbox cursor and snapshots keep their meaning, and every migrated event is
+// a head under the UNIQUE index); the other tables are unchanged.
+bool Store::Impl::migrate_from_v1() {
+  if (!exec("BEGIN IMMEDIATE; ALTER TABLE saga_events RENAME TO saga_events_v1;")) return false;
+  if (!exec(kSchemaSql)) return false;
+  sqlite3_stmt* read = nullptr;
+  sqlite3_stmt* write = nullptr;
+  bool ok =
+      sqlite3_prepare_v2(db,
+                         "SELECT seq, payment_id, tenant, kind, step, attempt, state, terminal, "
+                         "at_ms, data, publish FROM saga_events_v1 ORDER BY seq",
+                         -1, &read, nullptr) == SQLITE_OK &&
+      sqlite3_prepare_v2(db,
+                         "INSERT INTO saga_events(seq, count, payment_id, tenant, kind, step, "
+                         "attempt, terminal, publish, at_ms, events) "
+                         "VALUES(?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                         -1, &write, nullptr) == SQLITE_OK;
+  if (!ok) fail("prepare");
+  std::string events;
+  int rc = SQLITE_DONE;
+  while (ok && (rc = sqlite3_step(read)) == SQLITE_ROW) {
+    const auto attempt = static_cast<uint32_t>(sqlite3_column_int64(read, 5));
+    const bool terminal = sqlite3_column_int(read, 7) != 0;
+    const bool publish = sqlite3_column_int(read, 10) != 0;
+    const int64_t at_ms = sqlite3_column_int64(read, 8);
+    events.clear();
+    sqlite_rows::encode_chain_event(events, column_view(read, 3), column_view(read, 4), attempt,
+                                    column_view(read, 6), terminal, at_ms, column_view(read, 9),
+                                    publish);
+    sqlite3_bind_int64(write, 1, sqlite3_column_int64(read, 0));
+    for (int i = 1; i <= 4; ++i) {
+      std::string_view v = column_view(read, i);  // empty text reads as a null pointer
+      sqlite3_bind_text64(write, i + 1, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC,
+                          SQLITE_UTF8);
+    }
+    sqlite3_bind_int64(write, 6, attempt);
+    sqlite3_bind_int(write, 7, terminal ? 1 : 0);
+    sqlite3_bind_int(write, 8, publish ? 1 : 0);
+    sqlite3_bind_int64(write, 9, at_ms);
+    sqlite3_bind_blob64(write, 10, events.data(), events.size(), SQLITE_STATIC);
+    ok = sqlite3_step(write) == SQLITE_DONE;
+    if (!ok) fail("insert migrated event");
+    sqlite3_reset(write);
+  }
+  if (ok && rc != SQLITE_DONE) ok = fail("read schema 1 events");
+  sqlite3_finalize(read);
+  sqlite3_finalize(write);
+  return ok && exec("DROP TABLE saga_events_v1; PRAGMA user_version=2; COMMIT;");
+}
+
 Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   // SQLite keeps memory statistics under a global mutex taken around every
   // allocation it makes (several per row written); nothing here reads them.
@@ -1121,11 +1175,14 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
     if (sqlite3_step(s) == SQLITE_ROW) version = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
   }
-  if (version != 0 && version < kSchemaVersion)
+  if (version == 1 && !impl->migrate_from_v1()) {
+    std::string message = impl->error;
+    impl->exec("ROLLBACK");
+    return Error{"schema", options.path + ": migrating the journal from schema version 1: " + message};
+  }
+  if (version != 0 && version < 1)
     return Error{"schema", options.path + ": schema version " + std::to_string(version) +
-                               " (one journal row per event) is older than this build's " +
-                               std::to_string(kSchemaVersion) +
-                               " (one row per event chain); no migration: start a new file"};
+                               " is older than any this build can read"};
   if (version > kSchemaVersion)
     return Error{"schema", options.path + ": schema version " + std::to_string(version) +
                                " is newer than this build's " + std::to_string(kSchemaVersion)};

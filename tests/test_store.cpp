@@ -236,14 +236,61 @@ BOOST_AUTO_TEST_CASE(schema_creation_and_reopen) {
   auto r = Store::open(options);
   BOOST_REQUIRE(!r.ok());
   BOOST_CHECK_EQUAL(r.error().code, "schema");
-  // A file of the one-row-per-event layout (version 1) is refused too.
+}
+
+// A journal written by schema 1 (one saga_events row per event) is migrated
+// on open: every event keeps its seq and fields, the outbox cursor keeps its
+// place, a re-sent event is still a duplicate and new events follow on.
+BOOST_AUTO_TEST_CASE(schema_1_journal_is_migrated_on_open) {
+  TempDir dir;
+  std::string path = dir.file("engine.db");
+  open_store(path).reset();
   {
     Peer peer(path);
-    peer.exec("PRAGMA user_version = 1");
+    peer.exec(
+        "DROP TABLE saga_events; "
+        "CREATE TABLE saga_events(seq INTEGER PRIMARY KEY, payment_id TEXT NOT NULL, "
+        "tenant TEXT NOT NULL, kind TEXT NOT NULL, step TEXT NOT NULL, attempt INTEGER NOT NULL, "
+        "state TEXT NOT NULL, terminal INTEGER NOT NULL, at_ms INTEGER NOT NULL, "
+        "data TEXT NOT NULL, publish INTEGER NOT NULL, UNIQUE(payment_id, kind, step, attempt)); "
+        "INSERT INTO saga_events VALUES "
+        "(3, 'p1', 't1', 'received', '', 0, 'received', 0, 1000, '{\"a\":1}', 1), "
+        "(4, 'p1', 't1', 'step_ok', 'validate', 0, '', 0, 1001, '{}', 0), "
+        "(5, 'p2', 't2', 'received', '', 0, 'received', 0, 1002, '{}', 1), "
+        "(7, 'p1', 't1', 'final', '', 2, 'failed', 1, -5, '{\"reason\":\"AC04\"}', 1); "
+        "UPDATE outbox_cursor SET relayed_through_seq = 3; "
+        "PRAGMA user_version = 1;");
   }
-  auto old = Store::open(options);
-  BOOST_REQUIRE(!old.ok());
-  BOOST_CHECK_EQUAL(old.error().code, "schema");
+  auto store = open_store(path);
+  {
+    Peer peer(path);
+    BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 2);
+    BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'saga_events_v1'"), 0);
+  }
+  BOOST_CHECK_EQUAL(store->event_count(), 4);
+  auto p1 = store->events_for("p1");
+  BOOST_REQUIRE_EQUAL(p1.size(), 3u);
+  BOOST_CHECK_EQUAL(p1[0].seq, 3);
+  BOOST_CHECK_EQUAL(p1[0].data, "{\"a\":1}");
+  BOOST_CHECK_EQUAL(p1[1].step, "validate");
+  BOOST_CHECK_EQUAL(p1[2].seq, 7);
+  BOOST_CHECK_EQUAL(p1[2].kind, "final");
+  BOOST_CHECK_EQUAL(p1[2].attempt, 2u);
+  BOOST_CHECK_EQUAL(p1[2].state, "failed");
+  BOOST_CHECK(p1[2].terminal);
+  BOOST_CHECK_EQUAL(p1[2].at_ms, -5);
+  BOOST_CHECK_EQUAL(store->events_for("p2").at(0).tenant, "t2");
+  // Published past the cursor (3): seqs 5 and 7.
+  BOOST_CHECK_EQUAL(store->outbox_size(), 2);
+  auto peek = store->outbox_peek(10, 0);
+  BOOST_REQUIRE_EQUAL(peek.size(), 2u);
+  BOOST_CHECK_EQUAL(peek[0].event_seq, 5);
+  BOOST_CHECK_EQUAL(peek[1].event_seq, 7);
+  EventRecord again = event("p1", "step_ok", "validate");
+  CHECK_STATUS(commit_one(*store, again), AppendStatus::duplicate_event);
+  auto r = commit_one(*store, event("p3", "received"));
+  CHECK_STATUS(r, AppendStatus::ok);
+  BOOST_CHECK_EQUAL(r.seq, 8);
 }
 
 BOOST_AUTO_TEST_CASE(open_reports_sqlite_errors) {
