@@ -14,6 +14,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/engine.hpp"
 #include "sagas/messages.hpp"
 
@@ -187,6 +189,22 @@ double raw_ceiling(const std::string& path, const RawRows& raw, uint64_t transac
   return static_cast<double>(raw.rows.size()) / s;
 }
 
+// Rows of the ceiling's tables in the file at `path`.
+uint64_t count_raw_rows(const std::string& path) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  uint64_t n = 0;
+  for (const RawTable& t : kRawTables) {
+    sqlite3_stmt* st = nullptr;
+    const std::string sql = std::string("SELECT count(*) FROM ") + t.name;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+      n += static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
 int64_t percentile(std::vector<int64_t>& v, double q) {
   if (v.empty()) return 0;
   size_t k = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
@@ -293,6 +311,8 @@ int run_bench_sagas(const BenchOptions& o) {
 
   const RawRows raw = read_journal_rows(db_path);
   const double raw_rows_s = raw_ceiling(dir + "/raw.db", raw, batches, full);
+  // The ceiling wrote every row it read (a refused insert would flatter it).
+  const bool ceiling_rows_ok = count_raw_rows(dir + "/raw.db") == raw.rows.size();
   const double journal_rows_s = static_cast<double>(raw.rows.size()) / elapsed_s;
   std::vector<int64_t> lat = latencies_us;
 
@@ -311,8 +331,29 @@ int run_bench_sagas(const BenchOptions& o) {
   std::cout << "  raw SQLite ceiling   " << static_cast<uint64_t>(raw_rows_s)
             << " rows/s (the same rows by plain INSERTs, as many transactions)\n";
   std::cout << "  journal / ceiling    " << journal_rows_s / raw_rows_s << "\n";
+  if (!ceiling_rows_ok) std::cout << "  ceiling did not write every row: its figure is void\n";
+  if (o.json) {
+    nlohmann::json j;
+    j["bench"] = "sagas";
+    j["payments"] = o.payments;
+    j["completed"] = completed;
+    j["sync"] = full ? "full" : "normal";
+    j["payments_per_s"] = static_cast<double>(done) / elapsed_s;
+    j["p50_ms"] = static_cast<double>(percentile(lat, 0.50)) / 1000.0;
+    j["p99_ms"] = static_cast<double>(percentile(lat, 0.99)) / 1000.0;
+    j["peak_rss_mib"] = rss_kb / 1024;
+    j["threads"] = threads;
+    j["events"] = events;
+    j["journal_rows"] = raw.rows.size();
+    j["journal_transactions"] = batches;
+    j["journal_rows_per_s"] = journal_rows_s;
+    j["ceiling_rows_per_s"] = raw_rows_s;
+    j["ceiling_rows_ok"] = ceiling_rows_ok;
+    j["ratio"] = journal_rows_s / raw_rows_s;
+    std::cout << j.dump() << "\n";
+  }
   if (o.dir.empty()) std::filesystem::remove_all(dir);
-  return completed == o.payments ? 0 : 1;
+  return completed == o.payments && ceiling_rows_ok ? 0 : 1;
 }
 
 }  // namespace payengine

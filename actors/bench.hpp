@@ -16,6 +16,7 @@ struct BenchOptions {
   std::string dir;  // empty: a fresh temporary directory
   size_t shards = 4;
   size_t workers = 0;  // CAF scheduler threads; 0: the engine's default (cores - 1)
+  bool json = false;   // also print the figures as one JSON line, last
 };
 
 int run_bench_sagas(const BenchOptions& options);

@@ -253,6 +253,7 @@ int main(int argc, char** argv) {
   bench_sagas->add_option("--dir", bench_opts.dir, "directory for the benchmark databases");
   bench_sagas->add_option("--shards", bench_opts.shards, "saga supervisors");
   bench_sagas->add_option("--workers", bench_opts.workers, "CAF scheduler threads (0: cores - 1, at least 1)");
+  bench_sagas->add_flag("--json", bench_opts.json, "also print the figures as one JSON line, last");
 
   BenchClearingOptions clearing_opts;
   auto* bench_clearing = bench->add_subcommand("clearing", "throughput through each rail adapter against railsim");

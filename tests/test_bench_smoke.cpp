@@ -1,8 +1,9 @@
 // ctest-labels: slow
-// `payengine bench http` and `payengine bench kafka` run, small, as child
-// processes (each under `timeout`), and their --json lines hold together:
-// something was accepted, the journal holds at least every 202 (every
-// command), the ceilings were measured. Figures are not checked against
+// `payengine bench sagas`, `bench http` and `bench kafka` run, small, as
+// child processes (each under `timeout`), and their --json lines hold
+// together: every payment completed, something was accepted, the journal
+// holds at least every 202 (every command), the ceilings were measured on
+// the same rows. Figures are not checked against
 // the targets: a smoke test of the benchmarks, not a performance gate.
 #define BOOST_TEST_MODULE bench_smoke
 #include <sys/wait.h>
@@ -40,6 +41,24 @@ Run run(const std::string& args, int timeout_s) {
 }
 
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(bench_sagas_json) {
+  Run r = run("bench sagas --payments 2000 --concurrency 200 --json", 120);
+  BOOST_TEST_MESSAGE(r.out);
+  BOOST_REQUIRE_EQUAL(r.status, 0);
+  BOOST_REQUIRE(r.last.is_object());
+  const json& j = r.last;
+  BOOST_TEST(j.at("bench").get<std::string>() == "sagas");
+  BOOST_TEST(j.at("completed").get<uint64_t>() == 2000u);
+  // 9 events per completed payment, in 3 chain rows plus its saga row,
+  // hold and ledger entry.
+  BOOST_TEST(j.at("events").get<uint64_t>() == 9u * 2000u);
+  BOOST_TEST(j.at("journal_rows").get<uint64_t>() == 6u * 2000u);
+  BOOST_TEST(j.at("ceiling_rows_ok").get<bool>());
+  BOOST_TEST(j.at("ceiling_rows_per_s").get<double>() > 0.0);
+  BOOST_TEST(j.at("ratio").get<double>() > 0.0);
+  BOOST_TEST(j.at("p99_ms").get<double>() >= j.at("p50_ms").get<double>());
+}
 
 BOOST_AUTO_TEST_CASE(bench_http_json) {
   Run r = run("bench http --seconds 1 --connections 4 --json", 120);
