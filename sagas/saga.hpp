@@ -252,6 +252,9 @@ class SagaRun {
   std::string current_step() const;
   // True while an action or compensation is running and nothing is journaling.
   bool awaiting_outcome() const { return pending_ && !journaling_; }
+  // The id of the timer the run waits for (the last one set), 0 when none:
+  // a host may skip arming any other id.
+  uint64_t live_timer() const { return timer_id_; }
 
  private:
   enum class After : uint8_t {
