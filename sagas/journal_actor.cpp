@@ -1,6 +1,7 @@
 #include "sagas/journal_actor.hpp"
 
 #include <chrono>
+#include <iterator>
 #include <utility>
 #include <vector>
 
@@ -45,8 +46,9 @@ void flush(JournalActor* self) {
   for (size_t i = 0; i < st.waiting.size(); ++i) {
     auto first = results.begin() + static_cast<std::ptrdiff_t>(at);
     at += st.waiting[i].events;
-    st.waiting[i].promise.deliver(
-        std::vector<AppendResult>(first, results.begin() + static_cast<std::ptrdiff_t>(at)));
+    st.waiting[i].promise.deliver(std::vector<AppendResult>(
+        std::make_move_iterator(first),
+        std::make_move_iterator(results.begin() + static_cast<std::ptrdiff_t>(at))));
     if (i == st.waiting.size() / 2) killpoint("journal.mid_ack");
   }
   st.batch.events.clear();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
+#include <utility>
 
 #include "sagas/killpoint.hpp"
 #include "sagas/messages.hpp"
@@ -72,6 +73,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
           initiate_rp_ = make_response_promise();
           initiate_pending_ = true;
           run_->start(instruction_to_json(ctx_.instruction), std::move(cmd.claim));
+          arm_timer();
           return caf::delegated<InitiateReply>();
         },
         [this](rail_atom, clearing::RailResponse& r) {
@@ -101,7 +103,9 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
         [this](cancel_atom) -> caf::result<CancelReply> {
           busy_since_passivate_request_ = passivating_;
           if (!run_) return CancelReply{CancelReply::Status::not_found, ""};
-          switch (run_->request_cancel()) {
+          const CancelResult cancel = run_->request_cancel();
+          arm_timer();
+          switch (cancel) {
             case CancelResult::accepted:
               cancel_rps_.push_back(make_response_promise());
               return caf::delegated<CancelReply>();
@@ -163,7 +167,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
         points.push_back("saga.durable." + ev.kind + (ev.step.empty() ? "" : "." + ev.step));
     request(*common_.journal, caf::infinite, append_atom::value, std::move(chain))
         .then(
-            [this, first, points](std::vector<AppendResult>& results) {
+            [this, first, points = std::move(points)](std::vector<AppendResult>& results) {
               for (const auto& p : points) killpoint(p.c_str());
               run_->on_durable(results);
               if (first && initiate_pending_ && (run_->progress().events > 0 || run_->done()))
@@ -173,12 +177,31 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
             [this](caf::error& err) { quit(err); });
   }
 
+  // A timer is armed when the message that set it has been handled
+  // (arm_timer): by then a step whose outcome came at once (await finding
+  // the rail's final status already in) no longer waits for it, and the
+  // shard's heap is spared a deadline nobody waits for.
   void set_timer(int64_t at_ms, uint64_t timer_id) override {
-    if (at_ms <= common_.clock->now_ms()) {  // already due (e.g. a deadline passed while down)
+    timer_at_ms_ = at_ms;
+    timer_to_arm_ = timer_id;
+  }
+
+  void arm_timer() {
+    if (timer_to_arm_ == 0) return;
+    const uint64_t timer_id = std::exchange(timer_to_arm_, 0);
+    if (!run_ || run_->live_timer() != timer_id) return;  // superseded or no longer awaited
+    if (timer_at_ms_ <= common_.clock->now_ms()) {  // already due (e.g. a deadline passed while down)
       send(this, timer_atom::value, timer_id);
       return;
     }
-    if (deps_.timers->arm(at_ms, id_, id(), timer_id)) send(deps_.timers->ticker(), run_atom::value);
+    armed_any_ = true;
+    if (deps_.timers->arm(timer_at_ms_, id_, id(), timer_id))
+      send(deps_.timers->ticker(), run_atom::value);
+  }
+
+  // Its deadlines still in the shard's heap are dropped when due.
+  void on_exit() override {
+    if (armed_any_) deps_.timers->ended(id());
   }
 
   int64_t now_ms() override { return common_.clock->now_ms(); }
@@ -225,6 +248,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   // passivates after `passivate_idle_ms` of idleness; its supervisor wakes
   // it at the deadline or on the next message.
   void after_transition() {
+    arm_timer();
     if (!run_ || run_->done()) return;
     int64_t wake_at = wake_at_ms();
     if (wake_at == 0) return;
@@ -289,6 +313,9 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   bool busy_since_passivate_request_ = false;
   std::vector<caf::response_promise> cancel_rps_;
   uint64_t idle_generation_ = 0;
+  uint64_t timer_to_arm_ = 0;  // set_timer's, armed by arm_timer (0: none)
+  int64_t timer_at_ms_ = 0;
+  bool armed_any_ = false;     // a deadline of this actor went into the shard's heap
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "sagas/payment_saga.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 
@@ -55,6 +56,24 @@ StepDef<PaymentContext> rail_wait_step(const PaymentSagaConfig& cfg, const char*
   step.retry.initial_backoff_ms = cfg.backoff_initial_ms;
   step.retry.max_backoff_ms = cfg.backoff_max_ms;
   return step;
+}
+
+// The "rail" member of route's output. The action writes exactly
+// {"rail":"<NAME>"}: that form is read directly; anything else (an older or
+// hand-made journal) goes through the JSON parser.
+std::string rail_member(const std::string& output) {
+  constexpr std::string_view head = "{\"rail\":\"", tail = "\"}";
+  std::string_view s(output);
+  if (s.size() >= head.size() + tail.size() && s.substr(0, head.size()) == head &&
+      s.substr(s.size() - tail.size()) == tail) {
+    std::string_view name = s.substr(head.size(), s.size() - head.size() - tail.size());
+    bool plain = std::all_of(name.begin(), name.end(), [](char ch) {
+      return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+             ch == '_' || ch == '-';
+    });
+    if (plain) return std::string(name);
+  }
+  return json_get_string(output, "rail");
 }
 
 }  // namespace
@@ -154,7 +173,7 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
     return StepOutcome::success("{\"rail\":\"" + std::string(clearing::to_string(*rail)) + "\"}");
   };
   route.apply = [](PaymentContext& c, const std::string& output) {
-    c.rail = clearing::rail_from_string(json_get_string(output, "rail"));
+    c.rail = clearing::rail_from_string(rail_member(output));
   };
   def.steps.push_back(std::move(route));
 

@@ -252,6 +252,9 @@ class SagaRun {
   std::string current_step() const;
   // True while an action or compensation is running and nothing is journaling.
   bool awaiting_outcome() const { return pending_ && !journaling_; }
+  // The id of the timer the run waits for (the last one set), 0 when none:
+  // a host may skip arming any other id.
+  uint64_t live_timer() const { return timer_id_; }
 
  private:
   enum class After : uint8_t {
@@ -272,16 +275,16 @@ class SagaRun {
   };
   static constexpr size_t kMaxChain = 32;
 
-  void write(EventRecord ev, After after);
+  void write(EventRecord&& ev, After after);
   bool continues_locally(const Pending& pe) const;
   void flush();
   void advance(const Pending& pe);
   void begin_attempt();
-  void handle(StepOutcome outcome);
+  void handle(StepOutcome&& outcome);
   void fail_step(const StepError& err);
   void begin_compensation();
   void next_compensation();
-  void handle_compensation(StepOutcome outcome);
+  void handle_compensation(StepOutcome&& outcome);
   void finish(const std::string& state);
   void arm(int64_t at_ms);
   static std::string error_json(const StepError& e, int64_t retry_at_ms = 0);
@@ -300,7 +303,6 @@ class SagaRun {
   std::vector<Pending> chain_;      // events decided but not yet sent
   std::vector<EventRecord> chain_events_;  // their records, moved into the append
   std::vector<Pending> in_flight_;  // the chain being journaled
-  StepOutcome last_outcome_;
   uint64_t timer_id_ = 0;       // current live timer id (0: none)
   uint64_t next_timer_id_ = 1;
   std::string final_state_;

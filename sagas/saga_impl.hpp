@@ -64,17 +64,8 @@ void SagaRun<Ctx>::fold_error(SagaProgress& p, const std::string& data) {
 }
 
 template <class Ctx>
-void SagaRun<Ctx>::write(EventRecord ev, After after) {
+void SagaRun<Ctx>::write(EventRecord&& ev, After after) {
   assert(!journaling_ && "one journal write in flight per saga");
-  Pending pe;
-  pe.before = p_;
-  pe.after = after;
-  if (after == After::step_ok) pe.output = last_outcome_.output;
-  if (!ev.state.empty()) p_.state = ev.state;
-  pe.kind = ev.kind;
-  pe.step = ev.step;
-  pe.at_ms = ev.at_ms;
-  pe.terminal = ev.terminal;
   if (chain_events_.empty()) {
     // Room for the whole chain this event may start (it and one event per
     // local step that can follow), so the chain is not reallocated as it grows.
@@ -89,8 +80,17 @@ void SagaRun<Ctx>::write(EventRecord ev, After after) {
     chain_events_.reserve(longest);
     chain_.reserve(longest);
   }
+  // Built in place: a Pending holds a SagaProgress and several strings.
+  Pending& pe = chain_.emplace_back();
+  pe.before = p_;
+  pe.after = after;
+  if (after == After::step_ok) pe.output = ev.data;  // the step's output, folded in later
+  if (!ev.state.empty()) p_.state = ev.state;
+  pe.kind = ev.kind;
+  pe.step = ev.step;
+  pe.at_ms = ev.at_ms;
+  pe.terminal = ev.terminal;
   chain_events_.push_back(std::move(ev));
-  chain_.push_back(std::move(pe));
   // A local step needs nothing but this event to be durable before it acts
   // (its own effects are journal rows), so it runs now and its event joins
   // the chain; the chain is committed as one atomic append before anything
@@ -246,7 +246,7 @@ void SagaRun<Ctx>::begin_attempt() {
 }
 
 template <class Ctx>
-void SagaRun<Ctx>::handle(StepOutcome outcome) {
+void SagaRun<Ctx>::handle(StepOutcome&& outcome) {
   const StepDef<Ctx>& step = def_.steps[p_.step];
   pending_ = false;
   timer_id_ = 0;
@@ -254,9 +254,8 @@ void SagaRun<Ctx>::handle(StepOutcome outcome) {
     bool last = p_.step + 1 == def_.steps.size();
     std::string state = last ? def_.completed_state : step.state_on_success;
     EventRecord ev = make_event("step_ok", step.name, p_.attempt, std::move(state), last,
-                                outcome.output);
+                                std::move(outcome.output));
     ev.ledger = std::move(outcome.ledger);
-    last_outcome_ = std::move(outcome);
     write(std::move(ev), After::step_ok);
     return;
   }
@@ -310,7 +309,7 @@ void SagaRun<Ctx>::next_compensation() {
 }
 
 template <class Ctx>
-void SagaRun<Ctx>::handle_compensation(StepOutcome outcome) {
+void SagaRun<Ctx>::handle_compensation(StepOutcome&& outcome) {
   const StepDef<Ctx>& step = def_.steps[comp_step_];
   pending_ = false;
   compensating_ = false;

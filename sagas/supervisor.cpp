@@ -64,9 +64,12 @@ bool full(const SupervisorState& st) { return st.active.size() >= st.config.max_
 // actor, reactivating it if needed): on its way out, or waiting for room.
 Passivating* buffer_for(Supervisor* self, const std::string& id) {
   auto& st = self->state;
-  if (auto p = st.passivating.find(id); p != st.passivating.end()) return &p->second;
+  // (The maps other than `active` are almost always empty: no hashing then.)
+  if (!st.passivating.empty())
+    if (auto p = st.passivating.find(id); p != st.passivating.end()) return &p->second;
   if (st.active.count(id)) return nullptr;
-  if (auto w = st.waiting.find(id); w != st.waiting.end()) return &w->second;
+  if (!st.waiting.empty())
+    if (auto w = st.waiting.find(id); w != st.waiting.end()) return &w->second;
   if (!full(st)) return nullptr;
   st.waiting_order.push_back(id);
   return &st.waiting[id];
@@ -222,13 +225,15 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
         if (it != st.ids.end()) {
           std::string id = it->second;
           forget(self, id, sender);
-          st.restarts.erase(id);
+          if (!st.restarts.empty()) st.restarts.erase(id);
           // It finished while on its way out: what waited for it is moot.
-          auto p = st.passivating.find(id);
-          if (p != st.passivating.end() && p->second.actor == sender) {
-            for (auto& rp : p->second.cancels)
-              rp.deliver(CancelReply{CancelReply::Status::already_final, done.state});
-            st.passivating.erase(p);
+          if (!st.passivating.empty()) {
+            auto p = st.passivating.find(id);
+            if (p != st.passivating.end() && p->second.actor == sender) {
+              for (auto& rp : p->second.cancels)
+                rp.deliver(CancelReply{CancelReply::Status::already_final, done.state});
+              st.passivating.erase(p);
+            }
           }
           admit_waiting(self);
         }

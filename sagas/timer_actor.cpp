@@ -10,6 +10,7 @@ bool ShardTimers::arm(int64_t at_ms, const std::string& payment_id, caf::actor_i
                       uint64_t timer_id) {
   std::lock_guard<std::mutex> lock(mu_);
   heap_.push(Entry{at_ms, next_seq_++, Due{payment_id, actor, timer_id}});
+  ++armed_[actor].entries;
   if (ticking_) return false;
   ticking_ = true;
   return true;
@@ -19,13 +20,24 @@ std::vector<ShardTimers::Due> ShardTimers::take_due(int64_t now_ms, bool* more) 
   std::vector<Due> out;
   std::lock_guard<std::mutex> lock(mu_);
   while (!heap_.empty() && heap_.top().at_ms <= now_ms) {
+    const Due& due = heap_.top().due;
+    bool ended = false;
+    if (auto it = armed_.find(due.actor); it != armed_.end()) {
+      ended = it->second.ended;
+      if (--it->second.entries == 0) armed_.erase(it);
+    }
     // top() is const: the entry is copied out, then popped.
-    out.push_back(heap_.top().due);
+    if (!ended) out.push_back(due);
     heap_.pop();
   }
   ticking_ = !heap_.empty();
   *more = ticking_;
   return out;
+}
+
+void ShardTimers::ended(caf::actor_id actor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = armed_.find(actor); it != armed_.end()) it->second.ended = true;
 }
 
 size_t ShardTimers::size() const {

@@ -28,6 +28,7 @@
 #include <mutex>
 #include <queue>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sagas/clock.hpp"
@@ -49,8 +50,14 @@ class ShardTimers {
 
   // Removes the deadlines at or before `now_ms`, in firing order (deadline,
   // then arming order). `*more` tells whether any remain; when none do, the
-  // next arm() returns true.
+  // next arm() returns true. Deadlines of an actor that has `ended` are
+  // removed without being returned.
   std::vector<Due> take_due(int64_t now_ms, bool* more);
+
+  // `actor` has terminated: its deadlines stay in the heap until due (size()
+  // counts them) but are dropped then instead of going to the supervisor,
+  // which would drop them anyway. Thread-safe.
+  void ended(caf::actor_id actor);
 
   size_t size() const;
   void set_ticker(caf::actor ticker) { ticker_ = std::move(ticker); }  // once, before any arm()
@@ -63,8 +70,13 @@ class ShardTimers {
     Due due;
     bool operator>(const Entry& o) const { return at_ms != o.at_ms ? at_ms > o.at_ms : seq > o.seq; }
   };
+  struct Armed {
+    uint32_t entries = 0;  // of this actor in the heap
+    bool ended = false;
+  };
   mutable std::mutex mu_;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap_;
+  std::unordered_map<caf::actor_id, Armed> armed_;  // actors with entries in the heap
   uint64_t next_seq_ = 0;
   bool ticking_ = false;
   caf::actor ticker_;

@@ -356,21 +356,29 @@ std::string field_of(const PartyRole& role, const char* field) {
 }
 
 Check check_party_name(const PartyRole& role, const std::string& name) {
+  // The field's name is built only for a violation (validation runs on
+  // every payment).
+  const bool blank = is_blank(name);
+  TextScan scan;
+  if (!blank) {
+    scan = scan_text(name);
+    if (scan.valid_utf8 && scan.code_points <= kMaxNameChars && !scan.has_control)
+      return std::nullopt;
+  }
   std::string field = field_of(role, "name");
-  if (is_blank(name)) return violation(role.name_code, field, field + " is missing");
-  TextScan scan = scan_text(name);
+  if (blank) return violation(role.name_code, field, field + " is missing");
   if (!scan.valid_utf8) return violation(role.name_code, field, field + " is not valid UTF-8");
   if (scan.code_points > kMaxNameChars)
     return violation(
         role.name_code, field,
         field + " must be at most 140 characters, got " + std::to_string(scan.code_points));
-  if (scan.has_control)
-    return violation(role.name_code, field, field + " must not contain control characters");
-  return std::nullopt;
+  return violation(role.name_code, field, field + " must not contain control characters");
 }
 
-Check identifier_violation(std::string_view code, std::string field, const std::string& problem) {
+Check identifier_violation(std::string_view code, const PartyRole& role, const char* name,
+                           const std::string& problem) {
   if (problem.empty()) return std::nullopt;
+  std::string field = field_of(role, name);
   std::string message = field + " " + problem;
   return violation(code, std::move(field), std::move(message));
 }
@@ -381,19 +389,19 @@ Check identifier_violation(std::string_view code, std::string field, const std::
 Check check_party_account(const PartyRole& role, const PartyAccount& a) {
   bool has_sa_account = !a.account_number.empty() || !a.branch_code.empty();
   if (has_sa_account) {
-    if (auto v = identifier_violation(role.account_code, field_of(role, "account_number"),
+    if (auto v = identifier_violation(role.account_code, role, "account_number",
                                       sa_account_problem(a.account_number)))
       return v;
-    if (auto v = identifier_violation(role.agent_code, field_of(role, "branch_code"),
+    if (auto v = identifier_violation(role.agent_code, role, "branch_code",
                                       sa_branch_code_problem(a.branch_code)))
       return v;
   }
   if (!a.iban.empty())
     if (auto v =
-            identifier_violation(role.account_code, field_of(role, "iban"), iban_problem(a.iban)))
+            identifier_violation(role.account_code, role, "iban", iban_problem(a.iban)))
       return v;
   if (!a.proxy.empty())
-    if (auto v = identifier_violation(role.account_code, field_of(role, "proxy"),
+    if (auto v = identifier_violation(role.account_code, role, "proxy",
                                       shap_id_problem(a.proxy)))
       return v;
   bool has_proxy_account = role.proxy_is_account && !a.proxy.empty();
@@ -406,7 +414,7 @@ Check check_party_account(const PartyRole& role, const PartyAccount& a) {
                                    : " account is missing: give account_number and branch_code, or "
                                      "an iban (a proxy identifies only a creditor)"));
   if (!a.bic.empty())
-    if (auto v = identifier_violation(role.agent_code, field_of(role, "bic"), bic_problem(a.bic)))
+    if (auto v = identifier_violation(role.agent_code, role, "bic", bic_problem(a.bic)))
       return v;
   return std::nullopt;
 }
