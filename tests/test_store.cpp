@@ -238,6 +238,50 @@ BOOST_AUTO_TEST_CASE(schema_creation_and_reopen) {
   BOOST_CHECK_EQUAL(r.error().code, "schema");
 }
 
+// A payment's events are found again whether they were committed by an
+// earlier batch, written earlier in the same transaction (behind another
+// payment's chain), by a payment already final, or before a reopen.
+BOOST_AUTO_TEST_CASE(duplicates_found_across_batches_within_a_batch_and_after_reopen) {
+  TempDir dir;
+  std::string path = dir.file("db");
+  auto chained = [](EventRecord e) {
+    e.depends_on_previous = true;
+    return e;
+  };
+  {
+    auto store = open_store(path);
+    Batch first;
+    first.events = {event("x", "received"), chained(event("x", "step_ok", "s1")),
+                    chained(event("x", "step_ok", "s2"))};
+    for (const auto& r : store->commit(first)) CHECK_STATUS(r, AppendStatus::ok);
+    // The next batch: an earlier event alone, a new chain,
+    // another payment, then the new chain's event and an old one again.
+    Batch next;
+    next.events = {event("x", "step_ok", "s1"), event("x", "step_ok", "s3"),
+                   event("y", "received"), event("x", "step_ok", "s3"),
+                   event("x", "step_ok", "s2")};
+    auto rs = store->commit(next);
+    CHECK_STATUS(rs[0], AppendStatus::duplicate_event);
+    CHECK_STATUS(rs[1], AppendStatus::ok);
+    CHECK_STATUS(rs[2], AppendStatus::ok);
+    CHECK_STATUS(rs[3], AppendStatus::duplicate_event);
+    CHECK_STATUS(rs[4], AppendStatus::duplicate_event);
+    BOOST_CHECK_EQUAL(store->event_count(), 5);
+    // Once final, its events are still found.
+    EventRecord fin = event("x", "final");
+    fin.state = "completed";
+    fin.terminal = true;
+    CHECK_STATUS(commit_one(*store, fin), AppendStatus::ok);
+    CHECK_STATUS(commit_one(*store, event("x", "step_ok", "s3")), AppendStatus::duplicate_event);
+    CHECK_STATUS(commit_one(*store, event("x", "received")), AppendStatus::duplicate_event);
+  }
+  auto store = open_store(path);
+  CHECK_STATUS(commit_one(*store, event("y", "received")), AppendStatus::duplicate_event);
+  CHECK_STATUS(commit_one(*store, event("x", "step_ok", "s2")), AppendStatus::duplicate_event);
+  CHECK_STATUS(commit_one(*store, event("y", "step_ok", "s1")), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->event_count(), 7);
+}
+
 // A journal written by schema 1 (one saga_events row per event) is migrated
 // on open: every event keeps its seq and fields, the outbox cursor keeps its
 // place, a re-sent event is still a duplicate and new events follow on.
