@@ -347,7 +347,7 @@ std::optional<Rejection> parse_command(Command& c, const ConsumerConfig& cfg) {
                      "payload.tenant", ""};
   }
   if (auto r = normalise_amount(*payload)) return r;
-  auto parsed = sagas::instruction_from_json(payload->dump());
+  auto parsed = sagas::instruction_from_json(*payload);
   if (!parsed.ok())
     return Rejection{"invalid", parsed.error().message, "payload", parsed.error().code};
   c.instruction = std::move(parsed.value());

@@ -403,7 +403,10 @@ std::string instruction_to_json_reference(const PaymentInstruction& p) {
 }
 
 Result<PaymentInstruction> instruction_from_json(const std::string& json) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
+  return instruction_from_json(nlohmann::json::parse(json, nullptr, false));
+}
+
+Result<PaymentInstruction> instruction_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return Error{"FF01", "instruction is not a JSON object"};
   auto str = [](const nlohmann::json& o, const char* k) -> std::string {
     auto it = o.find(k);

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 
@@ -88,5 +89,7 @@ std::string instruction_to_json(const PaymentInstruction& p);
 // direct encoder is tested against).
 std::string instruction_to_json_reference(const PaymentInstruction& p);
 Result<PaymentInstruction> instruction_from_json(const std::string& json);
+// The same, from a JSON value already parsed (no second parse of its text).
+Result<PaymentInstruction> instruction_from_json(const nlohmann::json& value);
 
 }  // namespace payengine::sagas
