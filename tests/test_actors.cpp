@@ -317,6 +317,27 @@ BOOST_AUTO_TEST_CASE(shard_timers_fire_in_order_and_tick_only_while_armed) {
   BOOST_TEST(t.arm(2'000, "p-e", 5, 1));  // idle again: kick
 }
 
+BOOST_AUTO_TEST_CASE(shard_timers_drop_deadlines_of_ended_actors_when_due) {
+  ShardTimers t;
+  t.arm(100, "p-a", 1, 1);
+  t.arm(200, "p-a", 1, 2);
+  t.arm(150, "p-b", 2, 1);
+  t.ended(1);
+  t.ended(9);                 // an actor that armed nothing: no effect
+  BOOST_TEST(t.size() == 3u);  // still held until due
+  bool more = false;
+  auto due = t.take_due(1'000, &more);
+  BOOST_REQUIRE(due.size() == 1u);
+  BOOST_TEST(due[0].payment_id == "p-b");
+  BOOST_TEST(!more);
+  BOOST_TEST(t.size() == 0u);
+  // A restarted payment is a new actor: its deadlines fire.
+  t.arm(1'100, "p-a", 3, 3);
+  due = t.take_due(2'000, &more);
+  BOOST_REQUIRE(due.size() == 1u);
+  BOOST_TEST(due[0].actor == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(happy_path_through_actors) {
   EngineConfig cfg;
   cfg.shards = 4;
