@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/engine.hpp"
+#include "sagas/sqlite_rows.hpp"
 #include "sagas/messages.hpp"
 
 namespace payengine {
@@ -117,10 +118,9 @@ RawRows read_journal_rows(const std::string& path) {
         if (type == SQLITE_INTEGER) put_raw<int64_t>(out.data, sqlite3_column_int64(st, i));
         if (type == SQLITE_FLOAT) put_raw<double>(out.data, sqlite3_column_double(st, i));
         if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
-          const auto* p = static_cast<const char*>(sqlite3_column_blob(st, i));
-          const auto len = static_cast<uint32_t>(sqlite3_column_bytes(st, i));
-          put_raw<uint32_t>(out.data, len);
-          out.data.append(p ? p : "", len);
+          const std::string_view v = sagas::sqlite_rows::column_view(st, i);
+          put_raw<uint32_t>(out.data, static_cast<uint32_t>(v.size()));
+          out.data.append(v);
         }
       }
     }

@@ -129,8 +129,7 @@ struct JournalReader::Impl {
     bind_text(select_chains_desc, 1, id);
     int rc;
     while ((rc = sqlite3_step(select_chains_desc)) == SQLITE_ROW) {
-      const auto* p = static_cast<const char*>(sqlite3_column_blob(select_chains_desc, 0));
-      std::string_view in(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(select_chains_desc, 0)));
+      std::string_view in = sqlite_rows::column_view(select_chains_desc, 0);
       sqlite_rows::ChainEvent e;
       while (sqlite_rows::next_chain_event(in, &e))  // the last match in the row wins
         if (e.kind == kind && (!step || e.step == step)) {

@@ -37,12 +37,16 @@ inline void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
 
 inline void bind_int(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
 
-// Column `i` as bytes ("" for NULL).
-inline std::string column_string(sqlite3_stmt* s, int i) {
+// Column `i` as bytes, valid until the statement steps again ("" for NULL
+// or empty: never a null pointer, so it can be bound as text).
+inline std::string_view column_view(sqlite3_stmt* s, int i) {
   const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
   int n = sqlite3_column_bytes(s, i);
-  return p ? std::string(p, static_cast<size_t>(n)) : std::string();
+  return p ? std::string_view(p, static_cast<size_t>(n)) : std::string_view("");
 }
+
+// Column `i` as bytes ("" for NULL).
+inline std::string column_string(sqlite3_stmt* s, int i) { return std::string(column_view(s, i)); }
 
 // ---------------------------------------------------------------------------
 // Chain rows. Each saga_events row holds one event chain (see store.cpp):
@@ -158,8 +162,7 @@ inline bool append_chain_row(sqlite3_stmt* s, std::vector<StoredEvent>* out) {
   int64_t seq = sqlite3_column_int64(s, 0);
   std::string payment_id = column_string(s, 1);
   std::string tenant = column_string(s, 2);
-  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, 3));
-  std::string_view in(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(s, 3)));
+  std::string_view in = column_view(s, 3);
   ChainEvent c;
   while (!in.empty()) {
     if (!next_chain_event(in, &c)) return false;

@@ -253,12 +253,7 @@ using sqlite_rows::StmtScope;
 using sqlite_rows::bind_int;
 using sqlite_rows::bind_text;
 using sqlite_rows::column_string;
-
-std::string_view column_view(sqlite3_stmt* s, int i) {
-  const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
-  int n = sqlite3_column_bytes(s, i);
-  return p ? std::string_view(p, static_cast<size_t>(n)) : std::string_view();
-}
+using sqlite_rows::column_view;
 
 AppendResult refused(AppendStatus status, std::string_view reason_code, std::string detail) {
   AppendResult r;
@@ -1099,9 +1094,8 @@ bool Store::Impl::migrate_from_v1() {
                                     publish);
     sqlite3_bind_int64(write, 1, sqlite3_column_int64(read, 0));
     for (int i = 1; i <= 4; ++i) {
-      std::string_view v = column_view(read, i);  // empty text reads as a null pointer
-      sqlite3_bind_text64(write, i + 1, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC,
-                          SQLITE_UTF8);
+      std::string_view v = column_view(read, i);
+      sqlite3_bind_text64(write, i + 1, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
     }
     sqlite3_bind_int64(write, 6, attempt);
     sqlite3_bind_int(write, 7, terminal ? 1 : 0);
