@@ -191,7 +191,8 @@ struct Account {
   std::string currency;
   int64_t balance_minor = 0;
   int64_t held_minor = 0;
-  bool dirty = false;  // changed in the open transaction; written before COMMIT
+  bool dirty = false;   // changed in the open transaction; written before COMMIT
+  bool stored = false;  // its row is in the table (committed)
 };
 
 struct Hold {
@@ -202,6 +203,7 @@ struct Hold {
   HoldStatus status = HoldStatus::held;
   int64_t updated_ms = 0;
   bool dirty = false;
+  bool stored = false;  // its row is in the table (committed)
 };
 
 using AccountMap = std::unordered_map<std::string, Account>;
@@ -279,11 +281,15 @@ struct Store::Impl {
   sqlite3_stmt* select_last_seq = nullptr;
   sqlite3_stmt* upsert_saga = nullptr;
   sqlite3_stmt* upsert_saga_terminal = nullptr;
+  sqlite3_stmt* update_saga = nullptr;
+  sqlite3_stmt* update_saga_terminal = nullptr;
   sqlite3_stmt* get_idempotency = nullptr;
   sqlite3_stmt* insert_idempotency = nullptr;
   sqlite3_stmt* put_account = nullptr;
   sqlite3_stmt* insert_account = nullptr;
   sqlite3_stmt* put_hold = nullptr;
+  sqlite3_stmt* update_account = nullptr;
+  sqlite3_stmt* update_hold = nullptr;
   sqlite3_stmt* get_hold = nullptr;
   sqlite3_stmt* insert_ledger_entry = nullptr;
   sqlite3_stmt* put_snapshot = nullptr;
@@ -422,12 +428,25 @@ struct Store::Impl {
     bool valid = false;
     std::string payment_id, tenant, state;
     bool terminal = false;
+    bool exists = false;  // the payment had journaled events before this row
     int64_t first_at_ms = 0, at_ms = 0, seq = 0;
   };
   SagaRow saga_row;
   bool flush_saga_row() {
     if (!saga_row.valid) return true;
     saga_row.valid = false;
+    // A payment with journaled events has its row (both are written in one
+    // transaction): a plain UPDATE, cheaper than an upsert. Should the row
+    // be missing after all, the upsert writes it.
+    if (saga_row.exists) {
+      sqlite3_stmt* s = saga_row.terminal ? update_saga_terminal : update_saga;
+      bind_text(s, 1, saga_row.payment_id);
+      bind_text(s, 3, saga_row.state);
+      bind_int(s, 4, saga_row.at_ms);
+      bind_int(s, 5, saga_row.seq);
+      if (!run(s, "update saga")) return false;
+      if (sqlite3_changes(db) == 1) return true;
+    }
     sqlite3_stmt* s = saga_row.terminal ? upsert_saga_terminal : upsert_saga;
     bind_text(s, 1, saga_row.payment_id);
     bind_text(s, 2, saga_row.tenant);
@@ -501,6 +520,16 @@ bool Store::Impl::prepare_all() {
              "state = CASE WHEN excluded.state <> '' THEN excluded.state ELSE sagas.state END, "
              "terminal = 1, updated_ms = excluded.updated_ms, last_seq = excluded.last_seq",
              &upsert_saga_terminal) &&
+         prepare(
+             "UPDATE sagas SET "
+             "state = CASE WHEN ?3 <> '' THEN ?3 ELSE state END, "
+             "updated_ms = ?4, last_seq = ?5 WHERE payment_id = ?1",
+             &update_saga) &&
+         prepare(
+             "UPDATE sagas SET "
+             "state = CASE WHEN ?3 <> '' THEN ?3 ELSE state END, "
+             "terminal = 1, updated_ms = ?4, last_seq = ?5 WHERE payment_id = ?1",
+             &update_saga_terminal) &&
          prepare("SELECT request_hash, payment_id FROM idempotency WHERE tenant = ?1 AND key = ?2",
                  &get_idempotency) &&
          prepare(
@@ -523,6 +552,13 @@ bool Store::Impl::prepare_all() {
              "settlement_account = excluded.settlement_account, status = excluded.status, "
              "updated_ms = excluded.updated_ms",
              &put_hold) &&
+         prepare(
+             "UPDATE accounts SET balance_minor = ?2, held_minor = ?3 WHERE id = ?1",
+             &update_account) &&
+         prepare(
+             "UPDATE holds SET settlement_account = ?2, status = ?3, updated_ms = ?4 "
+             "WHERE payment_id = ?1",
+             &update_hold) &&
          prepare(
              "SELECT account, settlement_account, currency, amount_minor, status "
              "FROM holds WHERE payment_id = ?1",
@@ -599,6 +635,7 @@ bool Store::Impl::load_ledger() {
     a.currency = column_string(s, 1);
     a.balance_minor = sqlite3_column_int64(s, 2);
     a.held_minor = sqlite3_column_int64(s, 3);
+    a.stored = true;
     accounts.emplace(column_string(s, 0), std::move(a));
   }
   sqlite3_finalize(s);
@@ -617,6 +654,7 @@ bool Store::Impl::load_ledger() {
     h.currency = column_string(s, 3);
     h.amount_minor = sqlite3_column_int64(s, 4);
     h.updated_ms = sqlite3_column_int64(s, 5);
+    h.stored = true;
     held_by_account[h.account] += h.amount_minor;
     holds.emplace(column_string(s, 0), std::move(h));
   }
@@ -969,6 +1007,9 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
     if (saga_row.valid && saga_row.payment_id != e.payment_id && !flush_saga_row()) return false;
     if (!saga_row.valid) {
       saga_row.valid = true;
+      // known_events is this payment's (loaded at its chain's head), and
+      // does not yet hold the open chain row.
+      saga_row.exists = !known_events.empty() || chain.count > 1;
       saga_row.payment_id = e.payment_id;
       saga_row.tenant = e.tenant;
       saga_row.state = e.state;
@@ -990,7 +1031,19 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
 
 // Writes every account and hold the open transaction changed.
 bool Store::Impl::flush_ledger() {
+  // Rows already in a table are updated in place (cheaper than an upsert);
+  // an update that finds no row means the cache is out of sync.
   for (AccountNode* node : dirty_accounts) {
+    if (node->second.stored) {
+      sqlite3_stmt* s = update_account;
+      bind_text(s, 1, node->first);
+      bind_int(s, 2, node->second.balance_minor);
+      bind_int(s, 3, node->second.held_minor);
+      if (!run(s, "write account")) return false;
+      if (sqlite3_changes(db) != 1)
+        return fail_with("ledger cache out of sync: no row for account " + node->first);
+      continue;
+    }
     sqlite3_stmt* s = put_account;
     bind_text(s, 1, node->first);
     bind_text(s, 2, node->second.currency);
@@ -1000,6 +1053,17 @@ bool Store::Impl::flush_ledger() {
   }
   for (HoldNode* node : dirty_holds) {
     const Hold& h = node->second;
+    if (h.stored) {
+      sqlite3_stmt* s = update_hold;
+      bind_text(s, 1, node->first);
+      bind_text(s, 2, h.settlement_account);
+      sqlite3_bind_text(s, 3, hold_status_name(h.status), -1, SQLITE_STATIC);
+      bind_int(s, 4, h.updated_ms);
+      if (!run(s, "write hold")) return false;
+      if (sqlite3_changes(db) != 1)
+        return fail_with("ledger cache out of sync: no row for hold " + node->first);
+      continue;
+    }
     sqlite3_stmt* s = put_hold;
     bind_text(s, 1, node->first);
     bind_text(s, 2, h.account);
@@ -1043,13 +1107,18 @@ void Store::Impl::discard_tentative() {
 }
 
 void Store::Impl::settle_tentative() {
-  for (AccountNode* node : dirty_accounts) node->second.dirty = false;
+  for (AccountNode* node : dirty_accounts) {
+    node->second.dirty = false;
+    node->second.stored = true;
+  }
   for (HoldNode* node : dirty_holds) {
     // Final holds live on in the table only.
-    if (node->second.status != HoldStatus::held)
+    if (node->second.status != HoldStatus::held) {
       holds.erase(holds.find(node->first));
-    else
+    } else {
       node->second.dirty = false;
+      node->second.stored = true;
+    }
   }
   dirty_accounts.clear();
   dirty_holds.clear();
@@ -1282,6 +1351,7 @@ Result<Unit> Store::create_account(const std::string& id, const std::string& cur
   Account a;
   a.currency = currency;
   a.balance_minor = opening_balance_minor;
+  a.stored = true;
   m.accounts.emplace(id, std::move(a));
   return Unit{};
 }

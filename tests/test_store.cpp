@@ -822,6 +822,53 @@ BOOST_AUTO_TEST_CASE(money_is_conserved) {
   for (const auto& [pid, h] : holds) BOOST_CHECK_EQUAL(store->hold(pid)->status, h.status);
 }
 
+// Rows that exist are updated in place. The journal checks that the update
+// found its row: a saga row that went missing is written again, and a hold
+// or account row that went missing fails the batch, which changes nothing.
+BOOST_AUTO_TEST_CASE(in_place_updates_notice_missing_rows) {
+  TempDir dir;
+  std::string path = dir.file("db");
+  auto store = open_store(path);
+  Peer peer(path);
+  BOOST_REQUIRE(store->create_account("acct", "ZAR", 10'000).ok());
+  CHECK_STATUS(commit_one(*store, reserve("p1", "acct", 1'000)), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, reserve("p2", "acct", 2'000)), AppendStatus::ok);
+
+  // The saga row: updated while it exists, written again when it is gone.
+  EventRecord routed = event("p1", "step_ok", "route");
+  routed.state = "routed";
+  CHECK_STATUS(commit_one(*store, routed), AppendStatus::ok);
+  BOOST_CHECK(peer.rows("SELECT state, terminal FROM sagas WHERE payment_id = 'p1'") ==
+              std::vector<std::string>{"routed|0"});
+  peer.exec("DELETE FROM sagas WHERE payment_id = 'p1'");
+  EventRecord submitted = event("p1", "step_ok", "submit");
+  submitted.state = "submitted";
+  CHECK_STATUS(commit_one(*store, submitted), AppendStatus::ok);
+  BOOST_CHECK(peer.rows("SELECT tenant, state, terminal FROM sagas WHERE payment_id = 'p1'") ==
+              std::vector<std::string>{"t1|submitted|0"});
+
+  // A hold row gone behind the journal's back: the post fails whole.
+  peer.exec("DELETE FROM holds WHERE payment_id = 'p2'");
+  const int64_t events_before = store->event_count();
+  AppendResult r = commit_one(*store, post("p2", "settle"));
+  CHECK_STATUS(r, AppendStatus::error);
+  BOOST_CHECK_MESSAGE(r.detail.find("no row for hold p2") != std::string::npos, r.detail);
+  BOOST_CHECK_EQUAL(store->event_count(), events_before);
+  BOOST_CHECK_EQUAL(store->account("acct")->balance_minor, 10'000);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 3'000);
+  BOOST_CHECK(!store->account("settle"));
+  BOOST_CHECK_EQUAL(store->posting_count("p2"), 0);
+
+  // An account row gone: the reserve fails whole, and its hold is not kept.
+  peer.exec("DELETE FROM accounts WHERE id = 'acct'");
+  r = commit_one(*store, reserve("p3", "acct", 500));
+  CHECK_STATUS(r, AppendStatus::error);
+  BOOST_CHECK_MESSAGE(r.detail.find("no row for account acct") != std::string::npos, r.detail);
+  BOOST_CHECK(!store->hold("p3"));
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 3'000);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM holds WHERE payment_id = 'p3'"), 0);
+}
+
 // SQLite failures mid-batch roll everything back, memory included. The
 // failures are injected by triggers another connection installs.
 BOOST_AUTO_TEST_CASE(failed_transaction_leaves_memory_and_tables_consistent) {
@@ -876,12 +923,18 @@ BOOST_AUTO_TEST_CASE(failed_transaction_leaves_memory_and_tables_consistent) {
   expect_all_failed(store->commit(b), "injected account failure");
   peer.exec("DROP TRIGGER fail_account");
 
-  // 3. Fails on the saga row of the last record.
+  // 3. Fails on the saga row of the last record (p2 has one: updated).
   peer.exec(
-      "CREATE TRIGGER fail_saga BEFORE INSERT ON sagas WHEN NEW.payment_id = 'p2' "
+      "CREATE TRIGGER fail_saga BEFORE UPDATE ON sagas WHEN NEW.payment_id = 'p2' "
       "BEGIN SELECT RAISE(ABORT, 'injected saga row failure'); END");
   expect_all_failed(store->commit(b), "injected saga row failure");
   peer.exec("DROP TRIGGER fail_saga");
+  // 4. Fails on the saga row of a new payment (p3: inserted).
+  peer.exec(
+      "CREATE TRIGGER fail_new_saga BEFORE INSERT ON sagas WHEN NEW.payment_id = 'p3' "
+      "BEGIN SELECT RAISE(ABORT, 'injected new saga row failure'); END");
+  expect_all_failed(store->commit(b), "injected new saga row failure");
+  peer.exec("DROP TRIGGER fail_new_saga");
 
   // The same batch goes through once the fault is gone.
   auto r = store->commit(b);
