@@ -235,6 +235,12 @@ struct LedgerPlan {
   const std::string* credit_id = nullptr;  // post
 };
 
+// What makes a journaled event unique within its payment.
+struct EventKey {
+  std::string kind, step;
+  uint32_t attempt = 0;
+};
+
 // A hold read back from the table (one not in memory, so final).
 struct StoredHold {
   std::string account;
@@ -395,19 +401,21 @@ struct Store::Impl {
     uint32_t attempt = 0;
     bool terminal = false;
     std::string events;
+    std::vector<EventKey> keys;  // of `events`, in order
   };
   ChainRow chain;
-  // Every event already journaled for `known_payment` (its chain rows'
-  // BLOBs one after another, including rows written by the open
-  // transaction), for the duplicate check. Loaded when a chain of another
-  // payment starts; a flushed chain of the same payment is appended.
+  // The key of every event already journaled for `known_payment` (its
+  // chain rows, including rows written by the open transaction), for the
+  // duplicate check. Loaded when a chain of another payment starts; a
+  // flushed chain of the same payment is appended.
   bool known_valid = false;
   std::string known_payment;
-  std::string known_events;
+  std::vector<EventKey> known_keys;
   bool flush_chain() {
     if (!chain.valid) return true;
     chain.valid = false;
-    if (known_valid && known_payment == chain.payment_id) known_events += chain.events;
+    if (known_valid && known_payment == chain.payment_id)
+      known_keys.insert(known_keys.end(), chain.keys.begin(), chain.keys.end());
     sqlite3_stmt* s = insert_event;
     bind_int(s, 1, chain.seq);
     bind_int(s, 2, chain.count);
@@ -914,15 +922,23 @@ std::string outbox_payload(int64_t seq, const StoredEvent& e) {
   return payload;
 }
 
-// Loads every journaled event of the payment into known_events.
+// Loads the key of every journaled event of the payment into known_keys.
 bool Store::Impl::load_journaled(const std::string& payment_id) {
   known_valid = false;
-  known_events.clear();
+  known_keys.clear();
   sqlite3_stmt* s = select_journaled;
   StmtScope scope(s);
   bind_text(s, 1, payment_id);
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) known_events += column_view(s, 0);
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    std::string_view in = column_view(s, 0);
+    sqlite_rows::ChainEvent c;
+    while (!in.empty()) {
+      if (!sqlite_rows::next_chain_event(in, &c))
+        return fail_with("malformed event chain row of payment " + payment_id);
+      known_keys.push_back(EventKey{std::string(c.kind), std::string(c.step), c.attempt});
+    }
+  }
   if (rc != SQLITE_DONE) return fail("event lookup");
   known_payment = payment_id;
   known_valid = true;
@@ -932,13 +948,12 @@ bool Store::Impl::load_journaled(const std::string& payment_id) {
 // Whether the event's (kind, step, attempt) is journaled for its payment,
 // or is in the chain row the open transaction is building.
 bool Store::Impl::journaled(const EventRecord& e) const {
-  auto holds = [&e](std::string_view in) {
-    sqlite_rows::ChainEvent c;
-    while (sqlite_rows::next_chain_event(in, &c))
-      if (c.attempt == e.attempt && c.kind == e.kind && c.step == e.step) return true;
+  auto holds = [&e](const std::vector<EventKey>& keys) {
+    for (const EventKey& k : keys)
+      if (k.attempt == e.attempt && k.kind == e.kind && k.step == e.step) return true;
     return false;
   };
-  return holds(known_events) || (chain.valid && chain.payment_id == e.payment_id && holds(chain.events));
+  return holds(known_keys) || (chain.valid && chain.payment_id == e.payment_id && holds(chain.keys));
 }
 
 // One record of a batch, inside the open transaction. `continues`: the
@@ -983,9 +998,11 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
     chain.attempt = e.attempt;
     chain.terminal = false;
     chain.events.clear();
+    chain.keys.clear();
   }
   sqlite_rows::encode_chain_event(chain.events, e.kind, e.step, e.attempt, e.state, e.terminal,
                                   e.at_ms, e.data, e.publish);
+  chain.keys.push_back(EventKey{e.kind, e.step, e.attempt});
   ++chain.count;
   chain.terminal = chain.terminal || e.terminal;
   if (e.publish) ++chain.published;
@@ -1009,7 +1026,7 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
       saga_row.valid = true;
       // known_events is this payment's (loaded at its chain's head), and
       // does not yet hold the open chain row.
-      saga_row.exists = !known_events.empty() || chain.count > 1;
+      saga_row.exists = !known_keys.empty() || chain.count > 1;
       saga_row.payment_id = e.payment_id;
       saga_row.tenant = e.tenant;
       saga_row.state = e.state;
