@@ -740,7 +740,9 @@ bool Store::Impl::plan_ledger(const EventRecord& e, LedgerPlan* plan, AppendResu
   if (auto it = holds.find(e.payment_id); it != holds.end()) {
     hold = &*it;
     status = it->second.status;
-  } else {
+  } else if (!(known_valid && known_payment == e.payment_id && known_keys.empty())) {
+    // A hold row is written only with its payment's reserve event, so a
+    // payment with no journaled event has none: no lookup for it.
     std::optional<StoredHold> stored;
     if (!find_stored_hold(e.payment_id, &stored)) return false;
     if (stored) status = stored->status;
