@@ -91,6 +91,9 @@ constexpr int kCacheSizeKiB = 64 * 1024;  // page cache: 64 MiB
 // kJournalSizeLimitBytes after a checkpoint.
 constexpr int kWalAutocheckpointPages = 10000;
 constexpr int64_t kJournalSizeLimitBytes = 64LL * 1024 * 1024;
+// Payments whose event keys the duplicate check keeps in memory between
+// chains (about 200 bytes each).
+constexpr size_t kMaxOpenKeyPayments = 64 * 1024;
 
 // Statements run once at open. Tables with a short text key are WITHOUT
 // ROWID (one B-tree instead of table + key index). The CHECKs are a second
@@ -411,11 +414,23 @@ struct Store::Impl {
   bool known_valid = false;
   std::string known_payment;
   std::vector<EventKey> known_keys;
+  // The same, kept between chains for payments that are not final, so that
+  // a payment's later chains do not read its rows back: `open_keys` as
+  // committed, `tx_keys` as the open transaction changed it (an empty
+  // vector: the payment went final, look in the table). Bounded: past
+  // kMaxOpenKeyPayments it is emptied, and lookups read the table again.
+  std::unordered_map<std::string, std::vector<EventKey>> open_keys, tx_keys;
   bool flush_chain() {
     if (!chain.valid) return true;
     chain.valid = false;
-    if (known_valid && known_payment == chain.payment_id)
+    if (known_valid && known_payment == chain.payment_id) {
       known_keys.insert(known_keys.end(), chain.keys.begin(), chain.keys.end());
+      std::vector<EventKey>& kept = tx_keys[chain.payment_id];
+      if (chain.terminal) kept.clear();
+      else kept = known_keys;
+    } else {
+      tx_keys[chain.payment_id].clear();  // not expected: forget it
+    }
     sqlite3_stmt* s = insert_event;
     bind_int(s, 1, chain.seq);
     bind_int(s, 2, chain.count);
@@ -928,6 +943,18 @@ std::string outbox_payload(int64_t seq, const StoredEvent& e) {
 bool Store::Impl::load_journaled(const std::string& payment_id) {
   known_valid = false;
   known_keys.clear();
+  auto cached = [&](const std::unordered_map<std::string, std::vector<EventKey>>& m, bool* found) {
+    auto it = m.find(payment_id);
+    *found = it != m.end();
+    if (!*found || it->second.empty()) return false;
+    known_keys = it->second;
+    known_payment = payment_id;
+    known_valid = true;
+    return true;
+  };
+  bool in_tx = false, in_open = false;
+  if (cached(tx_keys, &in_tx)) return true;
+  if (!in_tx && cached(open_keys, &in_open)) return true;
   sqlite3_stmt* s = select_journaled;
   StmtScope scope(s);
   bind_text(s, 1, payment_id);
@@ -1097,6 +1124,7 @@ bool Store::Impl::flush_ledger() {
 }
 
 void Store::Impl::discard_tentative() {
+  tx_keys.clear();
   // Flags first: undoing may free nodes the dirty lists point to.
   for (AccountNode* node : dirty_accounts) node->second.dirty = false;
   for (HoldNode* node : dirty_holds) node->second.dirty = false;
@@ -1126,6 +1154,12 @@ void Store::Impl::discard_tentative() {
 }
 
 void Store::Impl::settle_tentative() {
+  for (auto& [payment_id, keys] : tx_keys) {
+    if (keys.empty()) open_keys.erase(payment_id);
+    else open_keys[payment_id] = std::move(keys);
+  }
+  tx_keys.clear();
+  if (open_keys.size() > kMaxOpenKeyPayments) open_keys.clear();
   for (AccountNode* node : dirty_accounts) {
     node->second.dirty = false;
     node->second.stored = true;
