@@ -143,16 +143,7 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
     e->timers_[i]->set_ticker(e->tickers_.back());
   }
   e->ingress_ = e->system_->spawn([self](caf::event_based_actor* ingress, int) -> caf::behavior {
-    return {[self, ingress](InitiateCommand& cmd, InitiateHandler& handler) {
-      const caf::actor& shard = self->shard_for(cmd.payment_id);
-      ingress->request(shard, caf::infinite, initiate_atom::value, std::move(cmd))
-          .then([self, handler](InitiateReply& r) { handler(r); --self->async_in_flight_; },
-                [self, handler](caf::error& err) {
-                  handler(InitiateReply{InitiateReply::Status::failed, "", caf::to_string(err)});
-                  --self->async_in_flight_;
-                });
-    },
-    [self, ingress](cancel_atom, const std::string& id, int64_t timeout_ms, CancelHandler& handler) {
+    return {[self, ingress](cancel_atom, const std::string& id, int64_t timeout_ms, CancelHandler& handler) {
       ingress->request(self->shard_for(id), std::chrono::milliseconds(timeout_ms), cancel_atom::value, id)
           .then([self, handler](CancelReply& r) { handler(r); --self->async_in_flight_; },
                 [self, handler](caf::error& err) {
@@ -231,7 +222,7 @@ std::string Engine::new_payment_id() {
 
 InitiateReply Engine::initiate(const PaymentInstruction& p, std::optional<IdempotencyClaim> claim,
                                std::chrono::milliseconds timeout) {
-  InitiateCommand cmd{new_payment_id(), p, std::move(claim)};
+  InitiateCommand cmd{new_payment_id(), p, std::move(claim), nullptr};
   caf::scoped_actor self{*system_};
   InitiateReply out{InitiateReply::Status::failed, "", "no reply"};
   self->request(shard_for(cmd.payment_id), timeout, initiate_atom::value, std::move(cmd))
@@ -240,11 +231,45 @@ InitiateReply Engine::initiate(const PaymentInstruction& p, std::optional<Idempo
   return out;
 }
 
+namespace {
+// Calls the handler exactly once: with the first reply, or, when every copy
+// is gone unanswered (the command was dropped: the engine is stopping), with
+// `failed`. Then `after` runs.
+class AnswerOnce {
+ public:
+  AnswerOnce(InitiateHandler handler, std::function<void()> after)
+      : state_(std::make_shared<State>(std::move(handler), std::move(after))) {}
+  void operator()(const InitiateReply& r) const { state_->answer(r); }
+
+ private:
+  struct State {
+    State(InitiateHandler h, std::function<void()> a) : handler(std::move(h)), after(std::move(a)) {}
+    ~State() {
+      answer(InitiateReply{InitiateReply::Status::failed, "", "the engine stopped before answering"});
+    }
+    void answer(const InitiateReply& r) {
+      if (answered.exchange(true)) return;
+      handler(r);
+      after();
+    }
+    InitiateHandler handler;
+    std::function<void()> after;
+    std::atomic<bool> answered{false};
+  };
+  std::shared_ptr<State> state_;
+};
+}  // namespace
+
+// Straight to the payment's shard: the payment actor calls the handler when
+// the payment's first events are durable (or the shard when it refuses), so
+// the answer costs no messages.
 void Engine::initiate_async(const PaymentInstruction& p, std::optional<IdempotencyClaim> claim,
                             std::function<void(const InitiateReply&)> handler) {
   ++async_in_flight_;
-  caf::anon_send(ingress_, InitiateCommand{new_payment_id(), p, std::move(claim)},
-                 InitiateHandler(std::move(handler)));
+  InitiateCommand cmd{new_payment_id(), p, std::move(claim),
+                      AnswerOnce(std::move(handler), [this] { --async_in_flight_; })};
+  const caf::actor& shard = shard_for(cmd.payment_id);
+  caf::anon_send(shard, initiate_atom::value, std::move(cmd));
 }
 
 void Engine::cancel_async(const std::string& payment_id, CancelHandler handler,

@@ -124,7 +124,7 @@ class Engine {
   std::unique_ptr<caf::actor_system_config> caf_config_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor journal_;
-  caf::actor ingress_;  // forwards initiate_async requests and calls their handlers
+  caf::actor ingress_;  // forwards cancel_async requests and calls their handlers
   std::vector<caf::actor> shards_;
   std::vector<std::unique_ptr<sagas::ShardTimers>> timers_;  // one per shard: its deadlines
   std::vector<caf::actor> tickers_;                          // one per shard: fires them

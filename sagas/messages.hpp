@@ -40,10 +40,17 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using run_atom = caf::atom_constant<caf::atom("run")>;
 
 // A new payment. `payment_id` is assigned by ingress before it is sent.
+struct InitiateReply;
+// Where an asynchronous initiate's reply goes (Engine::initiate_async).
+using InitiateHandler = std::function<void(const InitiateReply&)>;
+
 struct InitiateCommand {
   std::string payment_id;
   PaymentInstruction instruction;
   std::optional<IdempotencyClaim> claim;
+  // Set (Engine::initiate_async): whoever answers the command calls it, once,
+  // instead of replying to the sender. Unset: the reply goes to the requester.
+  InitiateHandler reply_to;
 };
 
 struct InitiateReply {
@@ -101,8 +108,6 @@ struct ShardStats {
 // Work to run on the journal actor's thread against the Store (admin reads,
 // tests, benchmarks). Never used on the hot path.
 using StoreTask = std::function<void(Store&)>;
-// Where an asynchronous initiate's reply goes (Engine::initiate_async).
-using InitiateHandler = std::function<void(const InitiateReply&)>;
 // Where an asynchronous cancel's reply goes (Engine::cancel_async).
 using CancelHandler = std::function<void(const CancelReply&)>;
 using Thunk = std::function<void()>;

@@ -50,11 +50,9 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
         what = ex.what();
       } catch (...) {
       }
-      if (initiate_pending_) {
-        initiate_pending_ = false;
-        initiate_rp_.deliver(InitiateReply{InitiateReply::Status::failed, id_,
-                                           "payment actor crashed before the payment was durable: " + what});
-      }
+      if (initiate_pending_)
+        answer_initiate(InitiateReply{InitiateReply::Status::failed, id_,
+                                      "payment actor crashed before the payment was durable: " + what});
       for (auto& rp : cancel_rps_) rp.deliver(caf::make_error(caf::sec::runtime_error, what));
       cancel_rps_.clear();
       return caf::make_error(caf::sec::runtime_error, what);
@@ -67,10 +65,15 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
     }
     return {
         [this](initiate_atom, InitiateCommand& cmd) -> caf::result<InitiateReply> {
-          if (run_) return InitiateReply{InitiateReply::Status::failed, id_, "payment exists"};
+          if (run_) {
+            InitiateReply r{InitiateReply::Status::failed, id_, "payment exists"};
+            if (cmd.reply_to) cmd.reply_to(r);
+            return r;
+          }
           ctx_.instruction = std::move(cmd.instruction);
           make_run(ctx_.instruction.tenant);
-          initiate_rp_ = make_response_promise();
+          if (cmd.reply_to) initiate_reply_to_ = std::move(cmd.reply_to);
+          else initiate_rp_ = make_response_promise();
           initiate_pending_ = true;
           run_->start(instruction_to_json(ctx_.instruction), std::move(cmd.claim));
           arm_timer();
@@ -199,9 +202,13 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
       send(deps_.timers->ticker(), run_atom::value);
   }
 
-  // Its deadlines still in the shard's heap are dropped when due.
+  // Its deadlines still in the shard's heap are dropped when due. A caller
+  // still waiting is answered (a requester gets a broken promise from CAF).
   void on_exit() override {
     if (armed_any_) deps_.timers->ended(id());
+    if (initiate_pending_ && initiate_reply_to_)
+      answer_initiate(InitiateReply{InitiateReply::Status::failed, id_,
+                                    "payment actor stopped before the payment was durable"});
   }
 
   int64_t now_ms() override { return common_.clock->now_ms(); }
@@ -241,7 +248,19 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
         reply.status = InitiateReply::Status::accepted;
         reply.payment_id = id_;
     }
-    initiate_rp_.deliver(std::move(reply));
+    answer_initiate(std::move(reply));
+  }
+
+  // To the handler the command carried, or else to the requester.
+  void answer_initiate(InitiateReply reply) {
+    initiate_pending_ = false;
+    if (initiate_reply_to_) {
+      InitiateHandler to = std::move(initiate_reply_to_);
+      initiate_reply_to_ = nullptr;
+      to(reply);
+    } else {
+      initiate_rp_.deliver(std::move(reply));
+    }
   }
 
   // An actor waiting for something far away (an EFT cycle, a long backoff)
@@ -305,6 +324,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   PaymentContext ctx_;
   std::unique_ptr<SagaRun<PaymentContext>> run_;
   caf::response_promise initiate_rp_;
+  InitiateHandler initiate_reply_to_;  // the command's handler, if it had one
   bool initiate_pending_ = false;
   bool recovered_final_ = false;
   int64_t last_event_ms_ = 0;  // the previous journaled event of this run (step timing)

@@ -4,7 +4,9 @@
 //
 // Protocol (messages in sagas/messages.hpp):
 //   (initiate_atom, InitiateCommand) -> InitiateReply   first message of a fresh actor;
-//                                       answered once the received event is durable
+//                                       answered once the received event is durable (to
+//                                       the command's reply_to instead, when it has one;
+//                                       answered `failed` if the actor ends first)
 //   (rail_atom, RailResponse)        rail responses routed by the supervisor
 //   (cancel_atom)                    -> CancelReply      accepted only once journaled
 //   to the supervisor: (done_atom, PaymentDone) when final, (passivate_atom, id, wake_at_ms)

@@ -187,12 +187,17 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
   return {
       [self](initiate_atom, InitiateCommand& cmd) -> caf::result<InitiateReply> {
         auto& st = self->state;
+        auto refuse = [&cmd](InitiateReply r) {
+          if (cmd.reply_to) cmd.reply_to(r);
+          return r;
+        };
         if (st.active.size() >= st.config.max_active) {
           ++st.stats.overloaded;
-          return InitiateReply{InitiateReply::Status::overloaded, "", "too many active sagas"};
+          return refuse(InitiateReply{InitiateReply::Status::overloaded, "", "too many active sagas"});
         }
         if (st.active.count(cmd.payment_id))
-          return InitiateReply{InitiateReply::Status::failed, cmd.payment_id, "duplicate payment id"};
+          return refuse(
+              InitiateReply{InitiateReply::Status::failed, cmd.payment_id, "duplicate payment id"});
         killpoint("supervisor.initiate");
         caf::actor a = spawn_child(self, cmd.payment_id, SpawnMode::fresh);
         self->delegate(a, initiate_atom::value, std::move(cmd));

@@ -11,7 +11,8 @@
 // soon as an active one finishes or passivates.
 //
 // Protocol (sagas/messages.hpp):
-//   (initiate_atom, InitiateCommand)   -> InitiateReply (delegated to the new actor)
+//   (initiate_atom, InitiateCommand)   -> InitiateReply (delegated to the new actor; to
+//                                      the command's reply_to instead, when it has one)
 //   (cancel_atom, payment_id)          -> CancelReply
 //   (rail_atom, RailResponse)          routed to the payment, reactivating it if needed
 //   (recover_atom, std::vector<std::string> ids) -> uint64_t resumed

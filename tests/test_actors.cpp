@@ -644,6 +644,13 @@ BOOST_AUTO_TEST_CASE(crash_before_first_chain_is_durable) {
   InitiateReply r = h.engine->initiate(instruction(1), std::nullopt, 5s);
   BOOST_TEST(ms_since(t0) < 5'000);  // answered, not timed out
   BOOST_TEST(to_str(r.status) == "failed", "initiate: " << to_str(r.status) << " " << r.detail);
+  // The same through initiate_async: the handler the command carries is
+  // answered by the crashing actor, once.
+  auto replies = initiate_many(*h.engine, 3, 10, 5s);
+  for (const auto& a : replies) {
+    BOOST_TEST(to_str(a.status) == "failed", "initiate_async: " << to_str(a.status) << " " << a.detail);
+    BOOST_TEST(a.detail.find("crashed before the payment was durable") != std::string::npos, a.detail);
+  }
   BOOST_REQUIRE(h.wait_idle(5s));
   int64_t sagas = 0, events = 0;
   std::optional<AccountView> debtor;
