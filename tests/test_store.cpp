@@ -822,17 +822,24 @@ BOOST_AUTO_TEST_CASE(money_is_conserved) {
   for (const auto& [pid, h] : holds) BOOST_CHECK_EQUAL(store->hold(pid)->status, h.status);
 }
 
+// A journal with account "acct" (10,000 ZAR) and two open holds on it:
+// p1 (1,000) and p2 (2,000); `peer` is a second connection on its file.
+struct TwoHolds {
+  TwoHolds() {
+    BOOST_REQUIRE(store->create_account("acct", "ZAR", 10'000).ok());
+    CHECK_STATUS(commit_one(*store, reserve("p1", "acct", 1'000)), AppendStatus::ok);
+    CHECK_STATUS(commit_one(*store, reserve("p2", "acct", 2'000)), AppendStatus::ok);
+  }
+  TempDir dir;
+  std::string path = dir.file("db");
+  std::unique_ptr<Store> store = open_store(path);
+  Peer peer{path};
+};
+
 // Rows that exist are updated in place. The journal checks that the update
 // found its row: a saga row that went missing is written again, and a hold
 // or account row that went missing fails the batch, which changes nothing.
-BOOST_AUTO_TEST_CASE(in_place_updates_notice_missing_rows) {
-  TempDir dir;
-  std::string path = dir.file("db");
-  auto store = open_store(path);
-  Peer peer(path);
-  BOOST_REQUIRE(store->create_account("acct", "ZAR", 10'000).ok());
-  CHECK_STATUS(commit_one(*store, reserve("p1", "acct", 1'000)), AppendStatus::ok);
-  CHECK_STATUS(commit_one(*store, reserve("p2", "acct", 2'000)), AppendStatus::ok);
+BOOST_FIXTURE_TEST_CASE(in_place_updates_notice_missing_rows, TwoHolds) {
 
   // The saga row: updated while it exists, written again when it is gone.
   EventRecord routed = event("p1", "step_ok", "route");
@@ -871,14 +878,7 @@ BOOST_AUTO_TEST_CASE(in_place_updates_notice_missing_rows) {
 
 // SQLite failures mid-batch roll everything back, memory included. The
 // failures are injected by triggers another connection installs.
-BOOST_AUTO_TEST_CASE(failed_transaction_leaves_memory_and_tables_consistent) {
-  TempDir dir;
-  std::string path = dir.file("db");
-  auto store = open_store(path);
-  Peer peer(path);
-  BOOST_REQUIRE(store->create_account("acct", "ZAR", 10'000).ok());
-  CHECK_STATUS(commit_one(*store, reserve("p1", "acct", 1'000)), AppendStatus::ok);
-  CHECK_STATUS(commit_one(*store, reserve("p2", "acct", 2'000)), AppendStatus::ok);
+BOOST_FIXTURE_TEST_CASE(failed_transaction_leaves_memory_and_tables_consistent, TwoHolds) {
   int64_t events_before = store->event_count();
 
   // Batch: a new reserve, a post that creates a settlement account, a release.
