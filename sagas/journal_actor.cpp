@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "sagas/caf_logging.hpp"
 #include "sagas/killpoint.hpp"
 #include "sagas/messages.hpp"
 
@@ -58,6 +59,7 @@ void flush(JournalActor* self) {
 
 caf::behavior journal(JournalActor* self, std::shared_ptr<Store> store, size_t max_batch,
                       CommitObserver on_commit) {
+  unregister_caf_logger_on_this_thread();  // its own thread (detached)
   self->state.store = std::move(store);
   self->state.on_commit = std::move(on_commit);
   self->state.max_batch = max_batch;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "sagas/caf_logging.hpp"
 #include "sagas/killpoint.hpp"
 #include "sagas/messages.hpp"
 
@@ -38,6 +39,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
   }
 
   caf::behavior make_behavior() override {
+    unregister_caf_logger_on_this_thread();
     // A crash (an exception from an action, a corrupt journal) ends the
     // actor with an error, and its supervisor restarts it from the journal.
     // Whoever waits on it is answered first: a payment that crashed before

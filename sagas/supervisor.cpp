@@ -3,6 +3,7 @@
 #include <deque>
 #include <unordered_map>
 
+#include "sagas/caf_logging.hpp"
 #include "sagas/killpoint.hpp"
 #include "sagas/messages.hpp"
 
@@ -132,6 +133,7 @@ void give_up(Supervisor* self, const std::string& id, const std::string& why) {
 }
 
 caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConfig config) {
+  unregister_caf_logger_on_this_thread();
   self->state.deps = deps;
   self->state.config = std::move(config);
   // An exit request naming the supervisor itself (anon_send_exit) is the
