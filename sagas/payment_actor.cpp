@@ -210,7 +210,7 @@ class PaymentActor final : public caf::event_based_actor, private SagaHost {
     if (armed_any_) deps_.timers->ended(id());
     if (initiate_pending_ && initiate_reply_to_)
       answer_initiate(InitiateReply{InitiateReply::Status::failed, id_,
-                                    "payment actor stopped before the payment was durable"});
+                                    "payment actor stopped before it confirmed the payment durable"});
   }
 
   int64_t now_ms() override { return common_.clock->now_ms(); }

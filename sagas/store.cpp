@@ -417,8 +417,9 @@ struct Store::Impl {
   // The same, kept between chains for payments that are not final, so that
   // a payment's later chains do not read its rows back: `open_keys` as
   // committed, `tx_keys` as the open transaction changed it (an empty
-  // vector: the payment went final, look in the table). Bounded: past
-  // kMaxOpenKeyPayments it is emptied, and lookups read the table again.
+  // vector: the payment went final, look in the table). Bounded: at
+  // kMaxOpenKeyPayments no payment is added, and the others' lookups read
+  // the table.
   std::unordered_map<std::string, std::vector<EventKey>> open_keys, tx_keys;
   bool flush_chain() {
     if (!chain.valid) return true;
@@ -943,18 +944,20 @@ std::string outbox_payload(int64_t seq, const StoredEvent& e) {
 bool Store::Impl::load_journaled(const std::string& payment_id) {
   known_valid = false;
   known_keys.clear();
-  auto cached = [&](const std::unordered_map<std::string, std::vector<EventKey>>& m, bool* found) {
-    auto it = m.find(payment_id);
-    *found = it != m.end();
-    if (!*found || it->second.empty()) return false;
-    known_keys = it->second;
+  // The open transaction's word first (an empty entry: the payment went
+  // final, so read the table), then the committed keys of open payments.
+  const std::vector<EventKey>* cached = nullptr;
+  if (auto t = tx_keys.find(payment_id); t != tx_keys.end()) {
+    if (!t->second.empty()) cached = &t->second;
+  } else if (auto o = open_keys.find(payment_id); o != open_keys.end()) {
+    cached = &o->second;
+  }
+  if (cached) {
+    known_keys = *cached;
     known_payment = payment_id;
     known_valid = true;
     return true;
-  };
-  bool in_tx = false, in_open = false;
-  if (cached(tx_keys, &in_tx)) return true;
-  if (!in_tx && cached(open_keys, &in_open)) return true;
+  }
   sqlite3_stmt* s = select_journaled;
   StmtScope scope(s);
   bind_text(s, 1, payment_id);
@@ -1053,8 +1056,8 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
     if (saga_row.valid && saga_row.payment_id != e.payment_id && !flush_saga_row()) return false;
     if (!saga_row.valid) {
       saga_row.valid = true;
-      // known_events is this payment's (loaded at its chain's head), and
-      // does not yet hold the open chain row.
+      // known_keys are this payment's (loaded at its chain's head), and
+      // do not yet hold the open chain row's.
       saga_row.exists = !known_keys.empty() || chain.count > 1;
       saga_row.payment_id = e.payment_id;
       saga_row.tenant = e.tenant;
@@ -1154,12 +1157,18 @@ void Store::Impl::discard_tentative() {
 }
 
 void Store::Impl::settle_tentative() {
+  // At the bound, payments not kept yet are left to the table's lookup.
   for (auto& [payment_id, keys] : tx_keys) {
-    if (keys.empty()) open_keys.erase(payment_id);
-    else open_keys[payment_id] = std::move(keys);
+    auto it = open_keys.find(payment_id);
+    if (keys.empty()) {
+      if (it != open_keys.end()) open_keys.erase(it);
+    } else if (it != open_keys.end()) {
+      it->second = std::move(keys);
+    } else if (open_keys.size() < kMaxOpenKeyPayments) {
+      open_keys.emplace(payment_id, std::move(keys));
+    }
   }
   tx_keys.clear();
-  if (open_keys.size() > kMaxOpenKeyPayments) open_keys.clear();
   for (AccountNode* node : dirty_accounts) {
     node->second.dirty = false;
     node->second.stored = true;
