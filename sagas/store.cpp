@@ -91,9 +91,6 @@ constexpr int kCacheSizeKiB = 64 * 1024;  // page cache: 64 MiB
 // kJournalSizeLimitBytes after a checkpoint.
 constexpr int kWalAutocheckpointPages = 10000;
 constexpr int64_t kJournalSizeLimitBytes = 64LL * 1024 * 1024;
-// Payments whose event keys the duplicate check keeps in memory between
-// chains (about 200 bytes each).
-constexpr size_t kMaxOpenKeyPayments = 64 * 1024;
 
 // Statements run once at open. Tables with a short text key are WITHOUT
 // ROWID (one B-tree instead of table + key index). The CHECKs are a second
@@ -418,8 +415,8 @@ struct Store::Impl {
   // a payment's later chains do not read its rows back: `open_keys` as
   // committed, `tx_keys` as the open transaction changed it (an empty
   // vector: the payment went final, look in the table). Bounded: at
-  // kMaxOpenKeyPayments no payment is added, and the others' lookups read
-  // the table.
+  // options.cached_open_payments no payment is added, and the others'
+  // lookups read the table.
   std::unordered_map<std::string, std::vector<EventKey>> open_keys, tx_keys;
   bool flush_chain() {
     if (!chain.valid) return true;
@@ -1164,7 +1161,7 @@ void Store::Impl::settle_tentative() {
       if (it != open_keys.end()) open_keys.erase(it);
     } else if (it != open_keys.end()) {
       it->second = std::move(keys);
-    } else if (open_keys.size() < kMaxOpenKeyPayments) {
+    } else if (open_keys.size() < options.cached_open_payments) {
       open_keys.emplace(payment_id, std::move(keys));
     }
   }

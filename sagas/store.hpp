@@ -43,6 +43,10 @@ struct StoreOptions {
   std::string path;                           // SQLite file; created if missing
   Synchronous synchronous = Synchronous::full;
   int64_t idempotency_ttl_ms = 24LL * 3600 * 1000;  // keys are kept at least this long
+  // Payments (not final) whose event keys the duplicate check keeps in
+  // memory between chains, about 200 bytes each; the others' are read back
+  // from the table. Only speed depends on it.
+  size_t cached_open_payments = 64 * 1024;
 };
 
 struct LedgerOp {

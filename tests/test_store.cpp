@@ -241,6 +241,41 @@ BOOST_AUTO_TEST_CASE(schema_creation_and_reopen) {
 // A payment's events are found again whether they were committed by an
 // earlier batch, written earlier in the same transaction (behind another
 // payment's chain), by a payment already final, or before a reopen.
+// The duplicate check keeps the keys of payments that are not final between
+// chains, up to a bound. At the bound: a kept payment's keys are still
+// brought up to date, a payment not kept is looked up in the table, and a
+// payment going final makes room for another.
+BOOST_AUTO_TEST_CASE(duplicates_found_at_the_bound_of_the_key_cache) {
+  TempDir dir;
+  StoreOptions options;
+  options.path = dir.file("db");
+  options.cached_open_payments = 2;
+  auto opened = Store::open(options);
+  BOOST_REQUIRE(opened.ok());
+  auto store = std::move(opened).value();
+  for (const char* p : {"a", "b", "c"})  // a and b are kept, c is not
+    CHECK_STATUS(commit_one(*store, event(p, "received")), AppendStatus::ok);
+  for (const char* p : {"a", "c"})
+    CHECK_STATUS(commit_one(*store, event(p, "step_ok", "s1")), AppendStatus::ok);
+  for (const char* p : {"a", "c"}) {
+    CHECK_STATUS(commit_one(*store, event(p, "step_ok", "s1")), AppendStatus::duplicate_event);
+    CHECK_STATUS(commit_one(*store, event(p, "received")), AppendStatus::duplicate_event);
+  }
+  // b goes final: its keys leave the cache, its events are still found.
+  EventRecord fin = event("b", "final");
+  fin.state = "completed";
+  fin.terminal = true;
+  CHECK_STATUS(commit_one(*store, fin), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, event("b", "received")), AppendStatus::duplicate_event);
+  // d takes b's place, and is brought up to date like a.
+  CHECK_STATUS(commit_one(*store, event("d", "received")), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, event("d", "step_ok", "s1")), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, event("d", "step_ok", "s1")), AppendStatus::duplicate_event);
+  CHECK_STATUS(commit_one(*store, event("c", "step_ok", "s2")), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, event("c", "step_ok", "s2")), AppendStatus::duplicate_event);
+  BOOST_CHECK_EQUAL(store->event_count(), 9);
+}
+
 BOOST_AUTO_TEST_CASE(duplicates_found_across_batches_within_a_batch_and_after_reopen) {
   TempDir dir;
   std::string path = dir.file("db");
