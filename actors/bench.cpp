@@ -17,8 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/engine.hpp"
-#include "sagas/sqlite_rows.hpp"
 #include "sagas/messages.hpp"
+#include "sagas/sqlite_rows.hpp"
 
 namespace payengine {
 namespace {

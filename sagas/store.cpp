@@ -1054,8 +1054,8 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
     if (!saga_row.valid) {
       saga_row.valid = true;
       // known_keys are this payment's (loaded at its chain's head), and
-      // do not yet hold the open chain row's.
-      saga_row.exists = !known_keys.empty() || chain.count > 1;
+      // do not yet hold the open chain row's: none, a new payment.
+      saga_row.exists = !known_keys.empty();
       saga_row.payment_id = e.payment_id;
       saga_row.tenant = e.tenant;
       saga_row.state = e.state;

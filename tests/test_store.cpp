@@ -109,6 +109,14 @@ EventRecord event(const std::string& payment_id, const std::string& kind,
   return e;
 }
 
+// The payment's final event, ending it in `state`.
+EventRecord final_event(const std::string& payment_id, const std::string& state = "completed") {
+  EventRecord e = event(payment_id, "final");
+  e.state = state;
+  e.terminal = true;
+  return e;
+}
+
 EventRecord reserve(const std::string& payment_id, const std::string& account,
                     int64_t amount_minor, const std::string& currency = "ZAR") {
   EventRecord e = event(payment_id, "step_ok", "reserve");
@@ -262,10 +270,7 @@ BOOST_AUTO_TEST_CASE(duplicates_found_at_the_bound_of_the_key_cache) {
     CHECK_STATUS(commit_one(*store, event(p, "received")), AppendStatus::duplicate_event);
   }
   // b goes final: its keys leave the cache, its events are still found.
-  EventRecord fin = event("b", "final");
-  fin.state = "completed";
-  fin.terminal = true;
-  CHECK_STATUS(commit_one(*store, fin), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, final_event("b")), AppendStatus::ok);
   CHECK_STATUS(commit_one(*store, event("b", "received")), AppendStatus::duplicate_event);
   // d takes b's place, and is brought up to date like a.
   CHECK_STATUS(commit_one(*store, event("d", "received")), AppendStatus::ok);
@@ -303,10 +308,7 @@ BOOST_AUTO_TEST_CASE(duplicates_found_across_batches_within_a_batch_and_after_re
     CHECK_STATUS(rs[4], AppendStatus::duplicate_event);
     BOOST_CHECK_EQUAL(store->event_count(), 5);
     // Once final, its events are still found.
-    EventRecord fin = event("x", "final");
-    fin.state = "completed";
-    fin.terminal = true;
-    CHECK_STATUS(commit_one(*store, fin), AppendStatus::ok);
+    CHECK_STATUS(commit_one(*store, final_event("x")), AppendStatus::ok);
     CHECK_STATUS(commit_one(*store, event("x", "step_ok", "s3")), AppendStatus::duplicate_event);
     CHECK_STATUS(commit_one(*store, event("x", "received")), AppendStatus::duplicate_event);
   }
@@ -1153,9 +1155,7 @@ BOOST_AUTO_TEST_CASE(open_sagas_paging_and_states) {
     e.at_ms = 100 + i;
     b.events.push_back(e);
     if (i % 3 == 0) {
-      EventRecord f = event(id, "final");
-      f.state = "completed";
-      f.terminal = true;
+      EventRecord f = final_event(id);
       f.at_ms = 200 + i;
       b.events.push_back(f);
     } else {
@@ -1204,10 +1204,7 @@ BOOST_AUTO_TEST_CASE(open_sagas_paging_and_states) {
   BOOST_CHECK_EQUAL(store->saga("p00")->state, "in_doubt");
   BOOST_CHECK(store->saga("p00")->terminal);
   // Finishing an open saga removes it from the open list.
-  EventRecord fin = event("p01", "final");
-  fin.state = "rejected";
-  fin.terminal = true;
-  CHECK_STATUS(commit_one(*store, fin), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, final_event("p01", "rejected")), AppendStatus::ok);
   auto first = store->open_sagas("", 1);
   BOOST_REQUIRE_EQUAL(first.size(), 1u);
   BOOST_CHECK_EQUAL(first[0], "p02");
