@@ -58,13 +58,17 @@ void SimulatedRail::submit(const SubmitRequest& request) {
   }
   Fate f = fate(request.payment_id);
   if (f == Fate::silent) return;
-  r.kind = RailResponse::Kind::ack;
-  send_later(config_.ack_latency_ms, r);
   int64_t span = config_.max_latency_ms - config_.min_latency_ms;
   int64_t latency = config_.min_latency_ms +
                     (span > 0 ? static_cast<int64_t>(mix(request.payment_id, 3) %
                                                      static_cast<uint64_t>(span + 1))
                               : 0);
+  // A final status due no later than the acknowledgement is the only answer,
+  // as from RTC (0210) or a pacs.002 ACSC without an ACTC first.
+  if (latency > config_.ack_latency_ms) {
+    r.kind = RailResponse::Kind::ack;
+    send_later(config_.ack_latency_ms, r);
+  }
   killpoint("rail.acked");
   r.kind = RailResponse::Kind::final;
   r.accepted = f == Fate::accept;

@@ -17,7 +17,7 @@
 namespace payengine::clearing {
 
 struct SimRailConfig {
-  int64_t ack_latency_ms = 0;    // submit -> ack
+  int64_t ack_latency_ms = 0;    // submit -> ack (none when the final is due no later)
   int64_t min_latency_ms = 0;    // submit -> final, uniform in [min, max]
   int64_t max_latency_ms = 0;
   uint32_t reject_ppm = 0;       // final rejections (business: AC04, AC01, AC06, AG01)

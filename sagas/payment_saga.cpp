@@ -189,6 +189,9 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
     }
     return std::nullopt;
   };
+  submit.answered = [](const PaymentContext& c) {
+    return c.rail_ack || c.rail_final || c.rail_error;
+  };
   submit.action = [poll = submit.poll](PaymentContext& c,
                                        uint32_t attempt) -> std::optional<StepOutcome> {
     if (auto f = injected(c, "submit", attempt)) return f;
@@ -212,6 +215,10 @@ SagaDefinition<PaymentContext> make_payment_saga(const PaymentSagaConfig& cfg) {
     return business(c.rail_final->reason_code.empty() ? "NARR" : c.rail_final->reason_code,
                     "rail rejected: " + c.rail_final->detail);
   };
+  // A rail that answers a submission with its final status at once (RTC's
+  // 0210, a pacs.002 ACSC) leaves nothing to wait for: submit's event and
+  // the rest of the payment are committed as one chain.
+  await.answered = [](const PaymentContext& c) { return c.rail_final.has_value(); };
   await.action = [poll = await.poll](PaymentContext& c,
                                      uint32_t attempt) -> std::optional<StepOutcome> {
     if (auto f = injected(c, "await", attempt)) return f;

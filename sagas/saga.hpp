@@ -12,8 +12,9 @@
 //  - Every transition is journaled, and nothing leaves the process (a rail
 //    submission, a reply) before the host reports it durable (`on_durable`).
 //    Consecutive local steps (StepDef::local: synchronous, no effect outside
-//    the journal) run back to back and their events are committed as one
-//    chain in one transaction; a chain stops at its first refused event and
+//    the journal), and steps whose outcome is already in hand
+//    (StepDef::answered), run back to back and their events are committed as
+//    one chain in one transaction; a chain stops at its first refused event and
 //    the run rewinds to it. At most one chain is in flight.
 //  - A step's ledger effect (`StepOutcome::ledger`) is committed atomically
 //    with the step's event; a refusal by the ledger fails the step.
@@ -122,6 +123,13 @@ struct StepDef {
   // local step runs as soon as the event before it is decided, and the
   // events of consecutive local steps are committed together.
   bool local = false;
+  // Optional: whether the step's outcome is already in hand (say, the rail
+  // answered a submission with its final status, which also completes the
+  // wait for that status). When it holds, the action must return that
+  // outcome at once and without any effect outside the process; the step
+  // then runs like a local one, and its event joins the chain being built
+  // instead of waiting for the chain before it to be durable.
+  std::function<bool(const Ctx&)> answered;
 };
 
 template <class Ctx>
@@ -277,6 +285,7 @@ class SagaRun {
 
   void write(EventRecord&& ev, After after);
   bool continues_locally(const Pending& pe) const;
+  bool joins_chain(size_t step) const;
   void flush();
   void advance(const Pending& pe);
   void begin_attempt();

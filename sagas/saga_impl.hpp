@@ -68,11 +68,11 @@ void SagaRun<Ctx>::write(EventRecord&& ev, After after) {
   assert(!journaling_ && "one journal write in flight per saga");
   if (chain_events_.empty()) {
     // Room for the whole chain this event may start (it and one event per
-    // local step that can follow), so the chain is not reallocated as it grows.
+    // step that can join it), so the chain is not reallocated as it grows.
     size_t longest = 1;
     if (after == After::begin_first || after == After::step_ok) {
       size_t next = after == After::begin_first ? 0 : p_.step + 1;
-      while (next < def_.steps.size() && def_.steps[next].local && longest < kMaxChain) {
+      while (next < def_.steps.size() && joins_chain(next) && longest < kMaxChain) {
         ++longest;
         ++next;
       }
@@ -92,9 +92,10 @@ void SagaRun<Ctx>::write(EventRecord&& ev, After after) {
   pe.terminal = ev.terminal;
   chain_events_.push_back(std::move(ev));
   // A local step needs nothing but this event to be durable before it acts
-  // (its own effects are journal rows), so it runs now and its event joins
-  // the chain; the chain is committed as one atomic append before anything
-  // leaves the process.
+  // (its own effects are journal rows), and neither does a step whose
+  // outcome is already in hand: it runs now and its event joins the chain;
+  // the chain is committed as one atomic append before anything leaves the
+  // process.
   if (chain_.size() < kMaxChain && continues_locally(chain_.back())) {
     chain_.back().continued = true;
     advance(chain_.back());
@@ -110,7 +111,13 @@ bool SagaRun<Ctx>::continues_locally(const Pending& pe) const {
   if (pe.after == After::begin_first) next = 0;
   else if (pe.after == After::step_ok) next = p_.step + 1;
   else return false;
-  return next < def_.steps.size() && def_.steps[next].local;
+  return next < def_.steps.size() && joins_chain(next);
+}
+
+template <class Ctx>
+bool SagaRun<Ctx>::joins_chain(size_t step) const {
+  const StepDef<Ctx>& s = def_.steps[step];
+  return s.local || (s.answered && s.answered(ctx_));
 }
 
 template <class Ctx>

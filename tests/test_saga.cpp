@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <filesystem>
+#include <sqlite3.h>
 #include <set>
 
 #include "tests/fixtures.hpp"
@@ -292,6 +293,78 @@ BOOST_AUTO_TEST_CASE(late_final_status_found_by_query) {
   BOOST_TEST(env.final_state(id) == "completed");
   BOOST_TEST(env.rt->rail().queries() >= 1u);
   BOOST_TEST(env.rt->store().posting_count(id) == 1);
+}
+
+// How a payment's events are grouped into journal appends: one row of
+// saga_events per chain, as "count:first-step" in seq order.
+std::vector<std::string> chains_of(const std::string& db_path, const std::string& id) {
+  sqlite3* db = nullptr;
+  std::vector<std::string> out;
+  BOOST_REQUIRE_EQUAL(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  BOOST_REQUIRE_EQUAL(sqlite3_prepare_v2(db, "SELECT count, kind, step FROM saga_events "
+                                             "WHERE payment_id = ?1 ORDER BY seq",
+                                         -1, &st, nullptr),
+                      SQLITE_OK);
+  sqlite3_bind_text(st, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    std::string step = reinterpret_cast<const char*>(sqlite3_column_text(st, 2));
+    out.push_back(std::to_string(sqlite3_column_int(st, 0)) + ":" +
+                  reinterpret_cast<const char*>(sqlite3_column_text(st, 1)) +
+                  (step.empty() ? "" : "/" + step));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+// A rail that answers a submission with its final status at once (as RTC
+// does) leaves nothing to wait for: submit's event, await's and the local
+// steps after them are one append. A rail that acknowledges first and
+// settles later gets submit journaled on its own before the wait.
+BOOST_AUTO_TEST_CASE(an_answer_in_hand_joins_the_chain) {
+  {
+    Env env;  // the instant rail: the final status is the only answer
+    std::string id = env.rt->initiate(valid_instruction());
+    env.rt->run();
+    BOOST_TEST(env.final_state(id) == "completed");
+    std::vector<std::string> expected = {"5:received", "4:step_ok/submit"};
+    BOOST_TEST(chains_of(env.dir.path() + "/engine.db", id) == expected,
+               boost::test_tools::per_element());
+    BOOST_TEST(env.rt->rail().submissions() == 1u);
+    BOOST_TEST(env.rt->rail().queries() == 0u);
+    env.check_conserved();
+  }
+  {
+    VirtualRuntimeOptions opts;  // acknowledged at once, settled 2 s later
+    opts.rail.min_latency_ms = opts.rail.max_latency_ms = 2'000;
+    Env env(opts);
+    std::string id = env.rt->initiate(valid_instruction());
+    env.rt->run();
+    BOOST_TEST(env.final_state(id) == "completed");
+    std::vector<std::string> expected = {"5:received", "1:step_ok/submit", "3:step_ok/await"};
+    BOOST_TEST(chains_of(env.dir.path() + "/engine.db", id) == expected,
+               boost::test_tools::per_element());
+    BOOST_TEST(env.rt->rail().queries() == 0u);
+    env.check_conserved();
+  }
+  {
+    VirtualRuntimeOptions opts;  // rejected at once: the release is journaled after
+    opts.rail.reject_ppm = 500'000;
+    Env env(opts);
+    PaymentInstruction p = valid_instruction();
+    std::string id;
+    for (int i = 0; i < 200 && id.empty(); ++i) {  // a payment id the rail rejects
+      std::string candidate = env.rt->initiate(p);
+      env.rt->run();
+      if (env.final_state(candidate) == "failed") id = candidate;
+    }
+    BOOST_REQUIRE_MESSAGE(!id.empty(), "no rejection among 200 payments");
+    std::vector<std::string> chains = chains_of(env.dir.path() + "/engine.db", id);
+    BOOST_REQUIRE_GE(chains.size(), 3u);
+    BOOST_TEST(chains[1] == "2:step_ok/submit");  // submit ok, await failed
+    env.check_conserved();
+  }
 }
 
 // A process that dies while a retry is pending: the restarted engine waits
