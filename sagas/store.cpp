@@ -75,6 +75,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "sagas/checkpointer.hpp"
 #include "sagas/json_text.hpp"
 #include "sagas/sqlite_rows.hpp"
 
@@ -85,11 +86,11 @@ namespace {
 constexpr int kSchemaVersion = 2;
 constexpr int kBusyTimeoutMs = 5000;
 constexpr int kCacheSizeKiB = 64 * 1024;  // page cache: 64 MiB
-// Checkpoint the WAL every ~40 MiB instead of SQLite's 4 MiB: the commit
-// that crosses the mark does the checkpoint, and pages rewritten by many
-// batches are copied back once. The WAL file is truncated back to at most
-// kJournalSizeLimitBytes after a checkpoint.
-constexpr int kWalAutocheckpointPages = 10000;
+// The WAL is checkpointed from ~40 MiB (StoreOptions::checkpoint_pages)
+// instead of SQLite's 4 MiB, so pages rewritten by many batches are copied
+// back once, by default on the checkpointer's thread (sagas/checkpointer.hpp).
+// The WAL file is truncated back to at most kJournalSizeLimitBytes when it
+// restarts.
 constexpr int64_t kJournalSizeLimitBytes = 64LL * 1024 * 1024;
 
 // Statements run once at open. Tables with a short text key are WITHOUT
@@ -331,8 +332,16 @@ struct Store::Impl {
 
   std::string error;    // message of the last SQLite failure
 
+  // Installed on `db` in WAL mode; it goes (its connection closed) before
+  // `db` does, so the writer's close is the last and removes the WAL.
+  std::unique_ptr<Checkpointer> checkpointer;
+
   ~Impl() {
     for (sqlite3_stmt* s : statements) sqlite3_finalize(s);
+    if (checkpointer) {
+      checkpointer->detach(db);
+      checkpointer.reset();
+    }
     if (db) sqlite3_close(db);
   }
 
@@ -1189,6 +1198,15 @@ void Store::Impl::settle_tentative() {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
+Store::CheckpointCounts Store::checkpoints() const {
+  CheckpointCounts c;
+  if (impl_->checkpointer) {
+    c.background = impl_->checkpointer->background_checkpoints();
+    c.writer = impl_->checkpointer->writer_checkpoints();
+  }
+  return c;
+}
+
 // Schema 1 kept one saga_events row per event. In one transaction, each of
 // its rows becomes a chain row of one event with the same seq (so seqs, the
 // outbox cursor and snapshots keep their meaning, and every migrated event is
@@ -1276,12 +1294,23 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
       impl->error = "journal_mode is '" + mode + "', want 'wal'";
       return sqlite_error(options.path);
     }
+    if (!in_memory) {
+      CheckpointerOptions c;
+      c.path = file;
+      c.synchronous_full = options.synchronous == Synchronous::full;
+      c.background = options.checkpoint_in_background;
+      c.start_pages = std::max(1, options.checkpoint_pages);
+      c.writer_pages = 4 * c.start_pages;
+      auto started = Checkpointer::start(c);
+      if (!started.ok()) return started.error();
+      impl->checkpointer = std::move(started.value());
+      impl->checkpointer->attach(impl->db);
+    }
   }
   std::string pragmas = "PRAGMA synchronous=";
   pragmas += options.synchronous == Synchronous::full ? "FULL" : "NORMAL";
   pragmas += "; PRAGMA busy_timeout=" + std::to_string(kBusyTimeoutMs);
   pragmas += "; PRAGMA cache_size=-" + std::to_string(kCacheSizeKiB);
-  pragmas += "; PRAGMA wal_autocheckpoint=" + std::to_string(kWalAutocheckpointPages);
   pragmas += "; PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimitBytes);
   pragmas += "; PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;";
   if (!impl->exec(pragmas.c_str())) return sqlite_error("pragmas");

@@ -47,6 +47,11 @@ struct StoreOptions {
   // memory between chains, about 200 bytes each; the others' are read back
   // from the table. Only speed depends on it.
   size_t cached_open_payments = 64 * 1024;
+  // Copy the WAL back into the database file on a thread of its own
+  // (sagas/checkpointer.hpp) rather than in the commit that crosses the
+  // mark. Either way the WAL is checkpointed from `checkpoint_pages` on.
+  bool checkpoint_in_background = true;
+  int checkpoint_pages = 10000;
 };
 
 struct LedgerOp {
@@ -212,6 +217,15 @@ class Store {
   // Published events not yet confirmed. Counted once, then kept as a
   // running count: a metrics scrape or the relay never scans the backlog.
   int64_t outbox_size() const;
+
+  // Checkpoints completed so far (the WAL copied back into the database):
+  // by the background thread, and by the writer itself (when nothing runs
+  // in the background, or past its bound when the thread falls behind).
+  struct CheckpointCounts {
+    uint64_t background = 0;
+    uint64_t writer = 0;
+  };
+  CheckpointCounts checkpoints() const;
 
  private:
   struct Impl;
