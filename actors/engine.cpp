@@ -4,6 +4,7 @@
 
 #include <future>
 
+#include "actors/caf_scheduler.hpp"
 #include "sagas/journal_actor.hpp"
 #include "sagas/timer_actor.hpp"
 
@@ -75,6 +76,9 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   if (threads == 0) threads = std::max(2u, std::thread::hardware_concurrency()) - 1;
   e->caf_config_->set("scheduler.max-threads", threads);
   e->caf_config_->set("logger.verbosity", caf::atom("quiet"));
+  // CAF's work-stealing scheduler, whose clock is not woken by every
+  // payment actor's exit (actors/caf_scheduler.hpp).
+  e->caf_config_->load<EngineScheduler>();
   e->system_ = std::make_unique<caf::actor_system>(*e->caf_config_);
   CommitObserver on_commit;
   if (Metrics* m = e->config_.metrics)

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -24,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/caf_scheduler.hpp"
 #include "actors/engine.hpp"
 #include "sagas/sqlite_rows.hpp"
 #include "sagas/timer_actor.hpp"
@@ -985,4 +987,68 @@ BOOST_AUTO_TEST_CASE(destruction_mid_flight_then_restart_resumes) {
   BOOST_TEST(st.recovered == static_cast<uint64_t>(n));
   BOOST_TEST(st.restarted == 0u);
   h.check_conserved();
+}
+
+// The engine's CAF scheduler (actors/caf_scheduler.hpp): the clock keeps
+// track of the actors that set a timeout, and forgets them when they exit;
+// request timeouts and delayed messages still run on it.
+BOOST_AUTO_TEST_CASE(engine_scheduler_clock_runs_timeouts_and_tracks_their_actors) {
+  caf::actor_system_config cfg;
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  cfg.load<EngineScheduler>();
+  caf::actor_system system{cfg};
+  auto* scheduler = dynamic_cast<EngineScheduler*>(&system.scheduler());
+  BOOST_REQUIRE(scheduler != nullptr);
+  TimeoutTrackingClock& clock = scheduler->clock();
+  BOOST_TEST(&system.clock() == static_cast<caf::actor_clock*>(&clock));
+
+  // Function-based actors get an argument each: spawning one with none
+  // trips UBSan in CAF's own init_fun_factory (a null shared_ptr<tuple<>>
+  // dereferenced).
+  // A peer that never answers (it keeps its promises until it is killed).
+  auto silent = system.spawn([](caf::event_based_actor* self, int) -> caf::behavior {
+    auto kept = std::make_shared<std::vector<caf::response_promise>>();
+    return {[self, kept](int) -> caf::result<int> {
+      kept->push_back(self->make_response_promise());
+      return caf::delegated<int>();
+    }};
+  }, 0);
+  struct Outcome {
+    caf::error error;
+    size_t tracked_while_waiting = 0;
+  };
+  std::promise<Outcome> outcome;
+  system.spawn([&outcome, &clock, silent](caf::event_based_actor* self, int) {
+    self->request(silent, std::chrono::milliseconds(50), 1)
+        .then([&outcome, self](int) { outcome.set_value({}); self->quit(); },
+              [&outcome, &clock, self](caf::error& e) {
+                outcome.set_value({e, clock.tracked()});
+                self->quit();
+              });
+  }, 0);
+  auto done = outcome.get_future();
+  BOOST_REQUIRE(done.wait_for(10s) == std::future_status::ready);
+  Outcome o = done.get();
+  BOOST_TEST((o.error == caf::sec::request_timeout));  // the clock's thread fired it
+  BOOST_TEST(o.tracked_while_waiting == 1u);
+  // The requester's exit passes cancel_timeouts on, and it is forgotten.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (clock.tracked() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  BOOST_TEST(clock.tracked() == 0u);
+
+  // Actors that set no timeout come and go without being tracked, and a
+  // delayed message is delivered.
+  std::promise<int> delivered;
+  auto receiver = system.spawn([&delivered](caf::event_based_actor* self, int) -> caf::behavior {
+    return {[&delivered, self](int x) { delivered.set_value(x); self->quit(); }};
+  }, 0);
+  for (int i = 0; i < 100; ++i)
+    system.spawn([](caf::event_based_actor* self, int) { self->quit(); }, 0);
+  caf::delayed_anon_send(receiver, std::chrono::milliseconds(20), 7);
+  auto got = delivered.get_future();
+  BOOST_REQUIRE(got.wait_for(10s) == std::future_status::ready);
+  BOOST_TEST(got.get() == 7);
+  BOOST_TEST(clock.tracked() == 0u);
+  caf::anon_send_exit(silent, caf::exit_reason::kill);
 }
