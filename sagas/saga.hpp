@@ -273,11 +273,14 @@ class SagaRun {
   EventRecord make_event(std::string kind, std::string step, uint32_t attempt, std::string state,
                          bool terminal, std::string data) const;
   struct Pending {  // an event of the chain, as far as the run needs it back
-    std::string kind, step;
     int64_t at_ms = 0;
     bool terminal = false;
-    After after = After::none;
-    SagaProgress before;   // progress before this event: restored if it is refused
+    After after = After::none;  // also says the event's kind
+    // Kept only for an event with a ledger operation, the one kind of event
+    // the journal refuses (ledger_rejected): the progress before it, which
+    // is then restored, and its kind and step for the reason.
+    std::optional<SagaProgress> before;
+    std::string kind, step;
     std::string output;    // step_ok: the output to fold in
     bool continued = false;  // its continuation already ran (a local step followed)
   };

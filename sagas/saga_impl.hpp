@@ -80,14 +80,16 @@ void SagaRun<Ctx>::write(EventRecord&& ev, After after) {
     chain_events_.reserve(longest);
     chain_.reserve(longest);
   }
-  // Built in place: a Pending holds a SagaProgress and several strings.
+  // Built in place: a Pending may hold a SagaProgress and several strings.
   Pending& pe = chain_.emplace_back();
-  pe.before = p_;
+  if (ev.ledger.kind != LedgerOp::Kind::none) {
+    pe.before = p_;
+    pe.kind = ev.kind;
+    pe.step = ev.step;
+  }
   pe.after = after;
   if (after == After::step_ok) pe.output = ev.data;  // the step's output, folded in later
   if (!ev.state.empty()) p_.state = ev.state;
-  pe.kind = ev.kind;
-  pe.step = ev.step;
   pe.at_ms = ev.at_ms;
   pe.terminal = ev.terminal;
   chain_events_.push_back(std::move(ev));
@@ -371,7 +373,7 @@ void SagaRun<Ctx>::on_durable(const std::vector<AppendResult>& results) {
       case AppendStatus::duplicate_event:
         if (r.status == AppendStatus::ok) p_.last_seq = r.seq;
         ++p_.events;
-        if (pe.kind == "received") start_result_ = AppendStatus::ok;
+        if (pe.after == After::begin_first) start_result_ = AppendStatus::ok;
         continue;
       case AppendStatus::idempotent_replay:
       case AppendStatus::idempotency_conflict:
@@ -383,10 +385,12 @@ void SagaRun<Ctx>::on_durable(const std::vector<AppendResult>& results) {
         host_.finished(p_);
         return;
       case AppendStatus::ledger_rejected: {
+        if (!pe.before)
+          throw std::runtime_error("saga " + id_ + ": the ledger refused an event without a ledger operation");
         // Undo what ran ahead of this event; the rest of the chain was skipped.
         const int64_t last_seq = p_.last_seq;
         const size_t events = p_.events;
-        p_ = pe.before;
+        p_ = *pe.before;
         p_.last_seq = last_seq;
         p_.events = events;
         pending_ = false;
