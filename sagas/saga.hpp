@@ -270,8 +270,10 @@ class SagaRun {
   };
 
   size_t index_of(const std::string& step) const;
-  EventRecord make_event(std::string kind, std::string step, uint32_t attempt, std::string state,
-                         bool terminal, std::string data) const;
+  // Starts the chain's next event in place; the caller may complete it
+  // (ledger, idempotency) before `write` decides it.
+  EventRecord& new_event(After after, const char* kind, const std::string& step, uint32_t attempt,
+                         std::string state, bool terminal, std::string data);
   struct Pending {  // an event of the chain, as far as the run needs it back
     int64_t at_ms = 0;
     bool terminal = false;
@@ -286,7 +288,9 @@ class SagaRun {
   };
   static constexpr size_t kMaxChain = 32;
 
-  void write(EventRecord&& ev, After after);
+  // Decides the event `new_event` started: it joins the chain and the run
+  // goes on, or the chain is flushed to the journal.
+  void write();
   bool continues_locally(const Pending& pe) const;
   bool joins_chain(size_t step) const;
   void flush();

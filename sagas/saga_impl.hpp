@@ -30,13 +30,31 @@ int64_t SagaRun<Ctx>::deadline_ms() const {
 }
 
 template <class Ctx>
-EventRecord SagaRun<Ctx>::make_event(std::string kind, std::string step, uint32_t attempt,
-                                     std::string state, bool terminal, std::string data) const {
-  EventRecord ev;
+EventRecord& SagaRun<Ctx>::new_event(After after, const char* kind, const std::string& step,
+                                     uint32_t attempt, std::string state, bool terminal,
+                                     std::string data) {
+  assert(!journaling_ && "one journal write in flight per saga");
+  if (chain_events_.empty()) {
+    // Room for the whole chain this event may start (it and one event per
+    // step that can join it), so the chain is not reallocated as it grows.
+    size_t longest = 1;
+    if (after == After::begin_first || after == After::step_ok) {
+      size_t next = after == After::begin_first ? 0 : p_.step + 1;
+      while (next < def_.steps.size() && joins_chain(next) && longest < kMaxChain) {
+        ++longest;
+        ++next;
+      }
+    }
+    chain_events_.reserve(longest);
+    chain_.reserve(longest);
+  }
+  chain_.emplace_back().after = after;
+  // Built where it is journaled from: an EventRecord holds a dozen strings.
+  EventRecord& ev = chain_events_.emplace_back();
   ev.payment_id = id_;
   ev.tenant = tenant_;
-  ev.kind = std::move(kind);
-  ev.step = std::move(step);
+  ev.kind = kind;
+  ev.step = step;
   ev.attempt = attempt;
   ev.publish = !state.empty();
   ev.state = std::move(state);
@@ -64,35 +82,18 @@ void SagaRun<Ctx>::fold_error(SagaProgress& p, const std::string& data) {
 }
 
 template <class Ctx>
-void SagaRun<Ctx>::write(EventRecord&& ev, After after) {
-  assert(!journaling_ && "one journal write in flight per saga");
-  if (chain_events_.empty()) {
-    // Room for the whole chain this event may start (it and one event per
-    // step that can join it), so the chain is not reallocated as it grows.
-    size_t longest = 1;
-    if (after == After::begin_first || after == After::step_ok) {
-      size_t next = after == After::begin_first ? 0 : p_.step + 1;
-      while (next < def_.steps.size() && joins_chain(next) && longest < kMaxChain) {
-        ++longest;
-        ++next;
-      }
-    }
-    chain_events_.reserve(longest);
-    chain_.reserve(longest);
-  }
-  // Built in place: a Pending may hold a SagaProgress and several strings.
-  Pending& pe = chain_.emplace_back();
+void SagaRun<Ctx>::write() {
+  const EventRecord& ev = chain_events_.back();
+  Pending& pe = chain_.back();
   if (ev.ledger.kind != LedgerOp::Kind::none) {
     pe.before = p_;
     pe.kind = ev.kind;
     pe.step = ev.step;
   }
-  pe.after = after;
-  if (after == After::step_ok) pe.output = ev.data;  // the step's output, folded in later
+  if (pe.after == After::step_ok) pe.output = ev.data;  // the step's output, folded in later
   if (!ev.state.empty()) p_.state = ev.state;
   pe.at_ms = ev.at_ms;
   pe.terminal = ev.terminal;
-  chain_events_.push_back(std::move(ev));
   // A local step needs nothing but this event to be durable before it acts
   // (its own effects are journal rows), and neither does a step whose
   // outcome is already in hand: it runs now and its event joins the chain;
@@ -143,9 +144,10 @@ template <class Ctx>
 void SagaRun<Ctx>::start(std::string data, std::optional<IdempotencyClaim> claim) {
   assert(p_.phase == SagaProgress::Phase::not_started);
   input_ = data;
-  EventRecord ev = make_event("received", "", 0, def_.initial_state, false, std::move(data));
+  EventRecord& ev = new_event(After::begin_first, "received", {}, 0, def_.initial_state, false,
+                              std::move(data));
   ev.idempotency = std::move(claim);
-  write(std::move(ev), After::begin_first);
+  write();
 }
 
 template <class Ctx>
@@ -235,9 +237,9 @@ void SagaRun<Ctx>::begin_attempt() {
   if (p_.cancel_requested) {  // accepted while a cancellable step ran: honour it now
     p_.reason_code = "CUST";
     p_.reason_detail = "cancelled on request";
-    write(make_event("cancel", step.name, p_.attempt, "", false,
-                     error_json({ErrorKind::business, "CUST", "cancelled on request"})),
-          After::cancel);
+    new_event(After::cancel, "cancel", step.name, p_.attempt, "", false,
+              error_json({ErrorKind::business, "CUST", "cancelled on request"}));
+    write();
     return;
   }
   p_.phase = SagaProgress::Phase::forward;
@@ -262,10 +264,10 @@ void SagaRun<Ctx>::handle(StepOutcome&& outcome) {
   if (outcome.ok) {
     bool last = p_.step + 1 == def_.steps.size();
     std::string state = last ? def_.completed_state : step.state_on_success;
-    EventRecord ev = make_event("step_ok", step.name, p_.attempt, std::move(state), last,
-                                std::move(outcome.output));
+    EventRecord& ev = new_event(After::step_ok, "step_ok", step.name, p_.attempt,
+                                std::move(state), last, std::move(outcome.output));
     ev.ledger = std::move(outcome.ledger);
-    write(std::move(ev), After::step_ok);
+    write();
     return;
   }
   const StepError& err = outcome.error;
@@ -273,8 +275,8 @@ void SagaRun<Ctx>::handle(StepOutcome&& outcome) {
       p_.attempt < step.retry.max_attempts) {
     int64_t retry_at = host_.now_ms() + step.retry.backoff_ms(p_.attempt, host_.rng());
     p_.retry_at_ms = retry_at;
-    write(make_event("retry", step.name, p_.attempt, "", false, error_json(err, retry_at)),
-          After::retry);
+    new_event(After::retry, "retry", step.name, p_.attempt, "", false, error_json(err, retry_at));
+    write();
     return;
   }
   if (step.no_return || (err.kind == ErrorKind::timeout &&
@@ -292,8 +294,8 @@ void SagaRun<Ctx>::fail_step(const StepError& err) {
   const StepDef<Ctx>& step = def_.steps[p_.step];
   p_.reason_code = err.reason_code;
   p_.reason_detail = err.detail;
-  write(make_event("step_failed", step.name, p_.attempt, "", false, error_json(err)),
-        After::step_failed);
+  new_event(After::step_failed, "step_failed", step.name, p_.attempt, "", false, error_json(err));
+  write();
 }
 
 template <class Ctx>
@@ -323,17 +325,18 @@ void SagaRun<Ctx>::handle_compensation(StepOutcome&& outcome) {
   pending_ = false;
   compensating_ = false;
   if (outcome.ok) {
-    EventRecord ev = make_event("compensated", step.name, p_.attempt, "", false, outcome.output);
+    EventRecord& ev = new_event(After::compensated, "compensated", step.name, p_.attempt, "",
+                                false, std::move(outcome.output));
     ev.ledger = std::move(outcome.ledger);
-    write(std::move(ev), After::compensated);
+    write();
     return;
   }
   if (outcome.error.kind != ErrorKind::business && p_.attempt < step.retry.max_attempts) {
     int64_t retry_at = host_.now_ms() + step.retry.backoff_ms(p_.attempt, host_.rng());
     p_.retry_at_ms = retry_at;
-    write(make_event("comp_retry", step.name, p_.attempt, "", false,
-                     error_json(outcome.error, retry_at)),
-          After::comp_retry);
+    new_event(After::comp_retry, "comp_retry", step.name, p_.attempt, "", false,
+              error_json(outcome.error, retry_at));
+    write();
     return;
   }
   // A compensation that cannot complete leaves money where nobody can prove
@@ -348,7 +351,8 @@ void SagaRun<Ctx>::finish(const std::string& state) {
   final_state_ = state;
   StepError e{ErrorKind::business, p_.reason_code, p_.reason_detail};
   std::string data = p_.reason_code.empty() ? "{}" : error_json(e);
-  write(make_event("final", "", 0, state, true, std::move(data)), After::final_event);
+  new_event(After::final_event, "final", {}, 0, state, true, std::move(data));
+  write();
 }
 
 template <class Ctx>
