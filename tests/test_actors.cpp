@@ -905,7 +905,8 @@ BOOST_AUTO_TEST_CASE(cancel_through_actors) {
   // Unknown id: not_found, within the timeout.
   const auto c2 = Steady::now();
   CancelReply unknown = h.engine->cancel("pay_no_such_payment", 5s);
-  BOOST_TEST(to_str(unknown.status) == "not_found");
+  BOOST_TEST(to_str(unknown.status) == "not_found",
+             "cancel of an unknown id: " << to_str(unknown.status) << " '" << unknown.state << "'");
   BOOST_TEST(ms_since(c2) < 5'000);
   BOOST_TEST(!h.saga("pay_no_such_payment").has_value());
   BOOST_TEST(h.done_calls(other.payment_id) == 1u);
