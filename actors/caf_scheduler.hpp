@@ -11,6 +11,13 @@
 // those only. Everything else, delayed messages included, is CAF's own
 // clock, run on a thread of its own as CAF runs it.
 //
+// Its workers run CAF's own scheduling loop but for one line: CAF 0.17's
+// loop casts every job it resumes to an actor (a dynamic_cast across
+// multiple inheritance, ~1,400 instructions) only to hand its id to the
+// logger, and it does so even when logging is compiled out, as in Debian's
+// build. Two to three resumes per payment made that ~9% of the CAF
+// worker's instructions (docs/PERFORMANCE.md, session 8).
+//
 // Install with `cfg.load<EngineScheduler>()` before the actor system is
 // built; CAF then uses it instead of its default scheduler.
 #pragma once
@@ -23,6 +30,25 @@
 #include <mutex>
 #include <thread>
 #include <unordered_set>
+
+namespace payengine {
+
+// CAF's work-stealing policy under a name of our own, so that the worker
+// loop specialised below is used by this scheduler only (libcaf_core's
+// default scheduler keeps its own).
+struct EngineWorkStealing : caf::policy::work_stealing {};
+
+}  // namespace payengine
+
+namespace caf::scheduler {
+
+// The worker loop of the engine's scheduler: CAF 0.17's worker<P>::run()
+// without the per-job dynamic_cast for the logger's actor id (see above).
+// Declared before anything could instantiate CAF's own.
+template <>
+void worker<payengine::EngineWorkStealing>::run();
+
+}  // namespace caf::scheduler
 
 namespace payengine {
 
@@ -49,10 +75,9 @@ class TimeoutTrackingClock final : public caf::detail::thread_safe_actor_clock {
   std::unordered_set<caf::abstract_actor*> with_timeouts_;  // guarded by mu_
 };
 
-class EngineScheduler final
-    : public caf::scheduler::coordinator<caf::policy::work_stealing> {
+class EngineScheduler final : public caf::scheduler::coordinator<EngineWorkStealing> {
  public:
-  using super = caf::scheduler::coordinator<caf::policy::work_stealing>;
+  using super = caf::scheduler::coordinator<EngineWorkStealing>;
 
   explicit EngineScheduler(caf::actor_system& sys) : super(sys) {}
 
