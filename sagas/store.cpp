@@ -34,12 +34,17 @@
 //    log is replayed backwards, so memory equals the tables after any outcome.
 //    Account and hold rows touched by a batch are written once, just before
 //    COMMIT (a hot account touched by 300 records costs one row write).
-//  - Memory holds every account and every *open* hold (status "held"). A
-//    posted or released hold is final: it is evicted from memory after its
-//    transaction commits and read back from the holds table by primary key
-//    when a later operation names its payment (a reserve of a new payment
-//    does one such lookup to prove no hold exists). Memory stays bounded by
-//    the number of payments in flight, not by history.
+//  - Memory holds every account and every *open* hold. The holds table
+//    holds the open ones only: a post or release deletes the hold's row and
+//    writes its ledger entry ('post': debit the held account, credit the
+//    settlement account; 'release': the hold voided, debit and credit the
+//    held account, nothing moves), keyed (payment_id, kind). A closed hold
+//    is evicted from memory once its transaction commits and read back from
+//    ledger_entries by that key when a later operation names its payment.
+//    Memory stays bounded by the number of payments in flight, not by
+//    history. (Schema 2 kept every hold with a status and updated it on
+//    close, under a partial index of the open ones: two more B-tree writes
+//    per payment.)
 //  - The outbox is the journal itself: events written with `publish` are
 //    flagged (per event in the BLOB; the row's `publish` counts them), and
 //    one cursor row (outbox_cursor) records the seq through which the relay
@@ -83,7 +88,9 @@ namespace payengine::sagas {
 namespace {
 
 // 2: one saga_events row per event chain (version 1: one row per event).
-constexpr int kSchemaVersion = 2;
+// 3: holds keeps open holds only; a close is a ledger_entries row, 'post'
+//    or 'release', keyed (payment_id, kind).
+constexpr int kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 5000;
 constexpr int kCacheSizeKiB = 64 * 1024;  // page cache: 64 MiB
 // The WAL is checkpointed from ~40 MiB (StoreOptions::checkpoint_pages)
@@ -152,19 +159,16 @@ CREATE TABLE IF NOT EXISTS holds(
   settlement_account TEXT NOT NULL,
   currency TEXT NOT NULL,
   amount_minor INTEGER NOT NULL CHECK(amount_minor > 0),
-  status TEXT NOT NULL CHECK(status = 'held' OR status = 'posted' OR status = 'released'),
   updated_ms INTEGER NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS holds_open ON holds(payment_id) WHERE status = 'held';
 CREATE TABLE IF NOT EXISTS ledger_entries(
-  id INTEGER PRIMARY KEY,
   payment_id TEXT NOT NULL,
-  kind TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK(kind = 'post' OR kind = 'release'),
   debit_account TEXT NOT NULL,
   credit_account TEXT NOT NULL,
   currency TEXT NOT NULL,
   amount_minor INTEGER NOT NULL CHECK(amount_minor > 0),
   at_ms INTEGER NOT NULL,
-  UNIQUE(payment_id, kind));
+  PRIMARY KEY(payment_id, kind)) WITHOUT ROWID;
 )sql";
 
 enum class HoldStatus : uint8_t { held, posted, released };
@@ -179,13 +183,6 @@ const char* hold_status_name(HoldStatus s) {
       return "released";
   }
   return "held";
-}
-
-std::optional<HoldStatus> hold_status_from(std::string_view s) {
-  if (s == "held") return HoldStatus::held;
-  if (s == "posted") return HoldStatus::posted;
-  if (s == "released") return HoldStatus::released;
-  return std::nullopt;
 }
 
 struct Account {
@@ -296,8 +293,8 @@ struct Store::Impl {
   sqlite3_stmt* insert_account = nullptr;
   sqlite3_stmt* put_hold = nullptr;
   sqlite3_stmt* update_account = nullptr;
-  sqlite3_stmt* update_hold = nullptr;
-  sqlite3_stmt* get_hold = nullptr;
+  sqlite3_stmt* delete_hold = nullptr;
+  sqlite3_stmt* get_closed_hold = nullptr;
   sqlite3_stmt* insert_ledger_entry = nullptr;
   sqlite3_stmt* put_snapshot = nullptr;
   // reads and maintenance
@@ -390,11 +387,24 @@ struct Store::Impl {
                    bool* refused_out);
   bool find_stored_hold(const std::string& payment_id, std::optional<StoredHold>* out);
   bool apply_ledger(const EventRecord& e, const LedgerPlan& plan);
+  bool write_ledger_entry(const std::string& payment_id, const char* kind, const Hold& h,
+                          const std::string& credit_account, int64_t at_ms) {
+    sqlite3_stmt* s = insert_ledger_entry;
+    bind_text(s, 1, payment_id);
+    bind_text(s, 2, h.account);
+    bind_text(s, 3, credit_account);
+    bind_text(s, 4, h.currency);
+    bind_int(s, 5, h.amount_minor);
+    bind_int(s, 6, at_ms);
+    sqlite3_bind_text(s, 7, kind, -1, SQLITE_STATIC);
+    return run(s, "insert ledger entry");
+  }
   bool load_journaled(const std::string& payment_id);
   bool journaled(const EventRecord& e) const;
   bool append(const EventRecord& e, bool continues, AppendResult* result);
   bool count_published(int64_t after, int64_t through, int64_t* out);
   bool migrate_from_v1();
+  bool migrate_from_v2();
 
   // Per-event seqs are dense: the next event's seq as committed, and as the
   // open transaction has advanced it.
@@ -577,25 +587,21 @@ bool Store::Impl::prepare_all() {
              &insert_account) &&
          prepare(
              "INSERT INTO holds(payment_id, account, settlement_account, currency, amount_minor, "
-             "status, updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-             "ON CONFLICT(payment_id) DO UPDATE SET "
-             "settlement_account = excluded.settlement_account, status = excluded.status, "
-             "updated_ms = excluded.updated_ms",
+             "updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
              &put_hold) &&
          prepare(
              "UPDATE accounts SET balance_minor = ?2, held_minor = ?3 WHERE id = ?1",
              &update_account) &&
          prepare(
-             "UPDATE holds SET settlement_account = ?2, status = ?3, updated_ms = ?4 "
-             "WHERE payment_id = ?1",
-             &update_hold) &&
+             "DELETE FROM holds WHERE payment_id = ?1",
+             &delete_hold) &&
          prepare(
-             "SELECT account, settlement_account, currency, amount_minor, status "
-             "FROM holds WHERE payment_id = ?1",
-             &get_hold) &&
+             "SELECT kind, debit_account, credit_account, currency, amount_minor "
+             "FROM ledger_entries WHERE payment_id = ?1 LIMIT 1",
+             &get_closed_hold) &&
          prepare(
              "INSERT INTO ledger_entries(payment_id, kind, debit_account, credit_account, "
-             "currency, amount_minor, at_ms) VALUES(?1, 'post', ?2, ?3, ?4, ?5, ?6)",
+             "currency, amount_minor, at_ms) VALUES(?1, ?7, ?2, ?3, ?4, ?5, ?6)",
              &insert_ledger_entry) &&
          // A snapshot never replaces a newer one.
          prepare(
@@ -673,7 +679,7 @@ bool Store::Impl::load_ledger() {
 
   if (sqlite3_prepare_v2(db,
                          "SELECT payment_id, account, settlement_account, currency, amount_minor, "
-                         "updated_ms FROM holds WHERE status = 'held'",
+                         "updated_ms FROM holds",
                          -1, &s, nullptr) != SQLITE_OK)
     return fail("load holds");
   std::unordered_map<std::string, int64_t> held_by_account;
@@ -722,23 +728,25 @@ bool Store::Impl::check_idempotency(const EventRecord& e, AppendResult* result,
   return true;
 }
 
+// A closed hold, read back from its ledger entry. (Open holds are all in
+// memory.) A released hold's settlement account is not kept: "".
 bool Store::Impl::find_stored_hold(const std::string& payment_id,
                                    std::optional<StoredHold>* out) {
-  StmtScope scope(get_hold);
-  bind_text(get_hold, 1, payment_id);
-  int rc = sqlite3_step(get_hold);
+  sqlite3_stmt* s = get_closed_hold;
+  StmtScope scope(s);
+  bind_text(s, 1, payment_id);
+  int rc = sqlite3_step(s);
   if (rc == SQLITE_DONE) return true;
   if (rc != SQLITE_ROW) return fail("hold lookup");
-  auto status = hold_status_from(column_view(get_hold, 4));
-  if (!status) return fail_with("hold " + payment_id + " has an unknown status");
-  if (*status == HoldStatus::held)  // every open hold is in memory
-    return fail_with("ledger cache out of sync: open hold " + payment_id + " not in memory");
+  std::string_view kind = column_view(s, 0);
   StoredHold h;
-  h.account = column_string(get_hold, 0);
-  h.settlement_account = column_string(get_hold, 1);
-  h.currency = column_string(get_hold, 2);
-  h.amount_minor = sqlite3_column_int64(get_hold, 3);
-  h.status = *status;
+  if (kind == "post") h.status = HoldStatus::posted;
+  else if (kind == "release") h.status = HoldStatus::released;
+  else return fail_with("ledger entry of payment " + payment_id + " has unknown kind");
+  h.account = column_string(s, 1);
+  if (h.status == HoldStatus::posted) h.settlement_account = column_string(s, 2);
+  h.currency = column_string(s, 3);
+  h.amount_minor = sqlite3_column_int64(s, 4);
   *out = std::move(h);
   return true;
 }
@@ -899,14 +907,7 @@ bool Store::Impl::apply_ledger(const EventRecord& e, const LedgerPlan& plan) {
         h.settlement_account = credit->first;
       }
 
-      sqlite3_stmt* s = insert_ledger_entry;
-      bind_text(s, 1, e.payment_id);
-      bind_text(s, 2, h.account);
-      bind_text(s, 3, credit->first);
-      bind_text(s, 4, h.currency);
-      bind_int(s, 5, h.amount_minor);
-      bind_int(s, 6, e.at_ms);
-      return run(s, "insert ledger entry");
+      return write_ledger_entry(e.payment_id, "post", h, credit->first, e.at_ms);
     }
 
     case LedgerPlan::Action::release: {
@@ -916,7 +917,7 @@ bool Store::Impl::apply_ledger(const EventRecord& e, const LedgerPlan& plan) {
       plan.debit->second.held_minor -= h.amount_minor;
       h.status = HoldStatus::released;
       h.updated_ms = e.at_ms;
-      return true;
+      return write_ledger_entry(e.payment_id, "release", h, h.account, e.at_ms);
     }
   }
   return true;
@@ -1106,15 +1107,17 @@ bool Store::Impl::flush_ledger() {
     bind_int(s, 4, node->second.held_minor);
     if (!run(s, "write account")) return false;
   }
+  // A hold is written when it opens and deleted when it closes (its ledger
+  // entry is the record); one opened and closed in this transaction is
+  // never written.
   for (HoldNode* node : dirty_holds) {
     const Hold& h = node->second;
+    const bool open = h.status == HoldStatus::held;
+    if (h.stored == open) continue;  // an open hold changes no column after it is written
     if (h.stored) {
-      sqlite3_stmt* s = update_hold;
+      sqlite3_stmt* s = delete_hold;
       bind_text(s, 1, node->first);
-      bind_text(s, 2, h.settlement_account);
-      sqlite3_bind_text(s, 3, hold_status_name(h.status), -1, SQLITE_STATIC);
-      bind_int(s, 4, h.updated_ms);
-      if (!run(s, "write hold")) return false;
+      if (!run(s, "delete hold")) return false;
       if (sqlite3_changes(db) != 1)
         return fail_with("ledger cache out of sync: no row for hold " + node->first);
       continue;
@@ -1125,8 +1128,7 @@ bool Store::Impl::flush_ledger() {
     bind_text(s, 3, h.settlement_account);
     bind_text(s, 4, h.currency);
     bind_int(s, 5, h.amount_minor);
-    sqlite3_bind_text(s, 6, hold_status_name(h.status), -1, SQLITE_STATIC);
-    bind_int(s, 7, h.updated_ms);
+    bind_int(s, 6, h.updated_ms);
     if (!run(s, "write hold")) return false;
   }
   return true;
@@ -1258,6 +1260,35 @@ bool Store::Impl::migrate_from_v1() {
   return ok && exec("DROP TABLE saga_events_v1; PRAGMA user_version=2; COMMIT;");
 }
 
+// Schema 2 kept every hold with its status ('held', 'posted', 'released')
+// under a partial index of the open ones, and ledger entries ('post' only)
+// with a rowid. In one transaction: the open holds stay in holds, each
+// released hold becomes a 'release' entry, posted ones already have their
+// 'post' entry; ledger_entries is keyed (payment_id, kind).
+bool Store::Impl::migrate_from_v2() {
+  return exec(
+             "BEGIN IMMEDIATE;"
+             "DROP INDEX IF EXISTS holds_open;"
+             "ALTER TABLE holds RENAME TO holds_v2;"
+             "ALTER TABLE ledger_entries RENAME TO ledger_entries_v2;") &&
+         exec(kSchemaSql) &&
+         exec(
+             "INSERT INTO holds(payment_id, account, settlement_account, currency, amount_minor, "
+             "  updated_ms) "
+             "SELECT payment_id, account, settlement_account, currency, amount_minor, updated_ms "
+             "FROM holds_v2 WHERE status = 'held';"
+             "INSERT INTO ledger_entries(payment_id, kind, debit_account, credit_account, "
+             "  currency, amount_minor, at_ms) "
+             "SELECT payment_id, kind, debit_account, credit_account, currency, amount_minor, "
+             "  at_ms FROM ledger_entries_v2;"
+             "INSERT INTO ledger_entries(payment_id, kind, debit_account, credit_account, "
+             "  currency, amount_minor, at_ms) "
+             "SELECT payment_id, 'release', account, account, currency, amount_minor, "
+             "  updated_ms FROM holds_v2 WHERE status = 'released';"
+             "DROP TABLE holds_v2; DROP TABLE ledger_entries_v2;"
+             "PRAGMA user_version=3; COMMIT;");
+}
+
 Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
   // SQLite keeps memory statistics under a global mutex taken around every
   // allocation it makes (several per row written); nothing here reads them.
@@ -1330,6 +1361,11 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
     std::string message = impl->error;
     impl->exec("ROLLBACK");
     return Error{"schema", options.path + ": migrating the journal from schema version 1: " + message};
+  }
+  if ((version == 1 || version == 2) && !impl->migrate_from_v2()) {
+    std::string message = impl->error;
+    impl->exec("ROLLBACK");
+    return Error{"schema", options.path + ": migrating the journal from schema version 2: " + message};
   }
   if (version != 0 && version < 1)
     return Error{"schema", options.path + ": schema version " + std::to_string(version) +

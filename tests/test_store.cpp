@@ -182,7 +182,7 @@ void check_memory_matches_tables(Store& store, Peer& peer) {
   // held_minor of each account is the sum of its open holds.
   auto open = peer.rows(
       "SELECT a.id FROM accounts a WHERE a.held_minor <> (SELECT coalesce(sum(h.amount_minor), 0) "
-      "FROM holds h WHERE h.account = a.id AND h.status = 'held')");
+      "FROM holds h WHERE h.account = a.id)");
   BOOST_CHECK_MESSAGE(open.empty(), "held_minor disagrees with open holds");
 }
 
@@ -202,7 +202,7 @@ BOOST_AUTO_TEST_CASE(schema_creation_and_reopen) {
   }
   {
     Peer peer(path);
-    BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 2);
+    BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 3);
     BOOST_CHECK_EQUAL(peer.rows("PRAGMA journal_mode")[0], "wal");
     for (const char* table : {"saga_events", "sagas", "saga_snapshots", "outbox_cursor", "idempotency",
                               "accounts", "holds", "ledger_entries"})
@@ -322,6 +322,79 @@ BOOST_AUTO_TEST_CASE(duplicates_found_across_batches_within_a_batch_and_after_re
   BOOST_CHECK_EQUAL(store->event_count(), 7);
 }
 
+// Schemas 1 and 2 kept every hold, with its status, and ledger entries with
+// a rowid: turns a fresh journal's ledger tables back into that shape.
+constexpr const char* kSchema2LedgerSql =
+    "DROP TABLE holds; DROP TABLE ledger_entries; "
+    "CREATE TABLE holds(payment_id TEXT NOT NULL PRIMARY KEY, account TEXT NOT NULL, "
+    "settlement_account TEXT NOT NULL, currency TEXT NOT NULL, "
+    "amount_minor INTEGER NOT NULL CHECK(amount_minor > 0), status TEXT NOT NULL "
+    "CHECK(status = 'held' OR status = 'posted' OR status = 'released'), "
+    "updated_ms INTEGER NOT NULL) WITHOUT ROWID; "
+    "CREATE INDEX holds_open ON holds(payment_id) WHERE status = 'held'; "
+    "CREATE TABLE ledger_entries(id INTEGER PRIMARY KEY, payment_id TEXT NOT NULL, "
+    "kind TEXT NOT NULL, debit_account TEXT NOT NULL, credit_account TEXT NOT NULL, "
+    "currency TEXT NOT NULL, amount_minor INTEGER NOT NULL CHECK(amount_minor > 0), "
+    "at_ms INTEGER NOT NULL, UNIQUE(payment_id, kind)); ";
+
+// A journal of schema 2 is migrated on open: open holds stay where they
+// were, a released hold becomes a 'release' entry, a posted one keeps its
+// 'post' entry, and the ledger carries on from there.
+BOOST_AUTO_TEST_CASE(schema_2_ledger_is_migrated_on_open) {
+  TempDir dir;
+  std::string path = dir.file("engine.db");
+  {
+    // Each payment with a hold has journaled events (the hold came with one).
+    auto store = open_store(path);
+    for (const char* pid : {"p1", "p2", "p3"})
+      CHECK_STATUS(commit_one(*store, event(pid, "received")), AppendStatus::ok);
+  }
+  {
+    Peer peer(path);
+    peer.exec(std::string(kSchema2LedgerSql) +
+              "INSERT INTO accounts VALUES('acct', 'ZAR', 8000, 1000), "
+              "('settle-zar', 'ZAR', 2000, 0); "
+              "INSERT INTO holds VALUES('p1', 'acct', 'settle-zar', 'ZAR', 1000, 'held', 10), "
+              "('p2', 'acct', 'settle-zar', 'ZAR', 2000, 'posted', 20), "
+              "('p3', 'acct', 'settle-zar', 'ZAR', 500, 'released', 30); "
+              "INSERT INTO ledger_entries VALUES(1, 'p2', 'post', 'acct', 'settle-zar', 'ZAR', "
+              "2000, 20); "
+              "PRAGMA user_version = 2;");
+  }
+  auto store = open_store(path);
+  Peer peer(path);
+  BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 3);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sqlite_master WHERE name LIKE '%_v2' "
+                                "OR name = 'holds_open'"), 0);
+  BOOST_CHECK(peer.rows("SELECT payment_id, amount_minor FROM holds") ==
+              (std::vector<std::string>{"p1|1000"}));
+  BOOST_CHECK(peer.rows("SELECT payment_id, kind, debit_account, credit_account, amount_minor, "
+                        "at_ms FROM ledger_entries ORDER BY payment_id") ==
+              (std::vector<std::string>{"p2|post|acct|settle-zar|2000|20",
+                                        "p3|release|acct|acct|500|30"}));
+  BOOST_CHECK_EQUAL(store->hold("p1")->status, "held");
+  BOOST_CHECK_EQUAL(store->hold("p2")->status, "posted");
+  BOOST_CHECK_EQUAL(store->hold("p2")->settlement_account, "settle-zar");
+  BOOST_CHECK_EQUAL(store->hold("p3")->status, "released");
+  BOOST_CHECK_EQUAL(store->hold("p3")->amount.amount_minor, 500);
+  BOOST_CHECK_EQUAL(store->posting_count("p2"), 1);
+  check_memory_matches_tables(*store, peer);
+
+  // The ledger goes on from the migrated state.
+  AppendResult r = commit_one(*store, post("p3", "settle-zar"));
+  CHECK_STATUS(r, AppendStatus::ledger_rejected);
+  BOOST_CHECK_EQUAL(r.reason_code, "AG01");
+  CHECK_STATUS(commit_one(*store, release("p3", "release-again")), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, post("p2", "settle-zar", "post-again")), AppendStatus::ok);
+  CHECK_STATUS(commit_one(*store, post("p1", "settle-zar")), AppendStatus::ok);
+  BOOST_CHECK_EQUAL(store->account("acct")->balance_minor, 7'000);
+  BOOST_CHECK_EQUAL(store->account("acct")->held_minor, 0);
+  BOOST_CHECK_EQUAL(store->account("settle-zar")->balance_minor, 3'000);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM holds"), 0);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM ledger_entries"), 3);
+  check_memory_matches_tables(*store, peer);
+}
+
 // A journal written by schema 1 (one saga_events row per event) is migrated
 // on open: every event keeps its seq and fields, the outbox cursor keeps its
 // place, a re-sent event is still a duplicate and new events follow on.
@@ -342,13 +415,13 @@ BOOST_AUTO_TEST_CASE(schema_1_journal_is_migrated_on_open) {
         "(4, 'p1', 't1', 'step_ok', 'validate', 0, '', 0, 1001, '{}', 0), "
         "(5, 'p2', 't2', 'received', '', 0, 'received', 0, 1002, '{}', 1), "
         "(7, 'p1', 't1', 'final', '', 2, 'failed', 1, -5, '{\"reason\":\"AC04\"}', 1); "
-        "UPDATE outbox_cursor SET relayed_through_seq = 3; "
-        "PRAGMA user_version = 1;");
+        "UPDATE outbox_cursor SET relayed_through_seq = 3; " +
+        std::string(kSchema2LedgerSql) + "PRAGMA user_version = 1;");
   }
   auto store = open_store(path);
   {
     Peer peer(path);
-    BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 2);
+    BOOST_CHECK_EQUAL(peer.scalar("PRAGMA user_version"), 3);
     BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'saga_events_v1'"), 0);
   }
   BOOST_CHECK_EQUAL(store->event_count(), 4);
@@ -681,7 +754,11 @@ BOOST_AUTO_TEST_CASE(reserve_post_release_transitions) {
   BOOST_CHECK_EQUAL(totals.at("USD"), 10'000);
   Peer peer(path);
   check_memory_matches_tables(*store, peer);
-  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM ledger_entries"), 2);
+  // Each closed hold is one ledger entry, and only open holds have a row.
+  BOOST_CHECK(peer.rows("SELECT payment_id, kind FROM ledger_entries ORDER BY payment_id") ==
+              (std::vector<std::string>{"p1|post", "p2|release", "p5|post"}));
+  BOOST_CHECK(peer.rows("SELECT payment_id FROM holds ORDER BY payment_id") ==
+              (std::vector<std::string>{"p4"}));
 }
 
 BOOST_AUTO_TEST_CASE(reserve_and_post_in_one_batch) {
@@ -898,8 +975,13 @@ BOOST_AUTO_TEST_CASE(money_is_conserved) {
     BOOST_CHECK_EQUAL(store->posting_count(pid), h.status == "posted" ? 1 : 0);
   }
   check_memory_matches_tables(*store, peer);
-  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM ledger_entries"),
-                    peer.scalar("SELECT count(*) FROM holds WHERE status = 'posted'"));
+  std::map<std::string, int64_t> by_status;
+  for (const auto& [pid, h] : holds) ++by_status[h.status];
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'post'"),
+                    by_status["posted"]);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'release'"),
+                    by_status["released"]);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM holds"), by_status["held"]);
 
   auto before = store->accounts();
   store.reset();
