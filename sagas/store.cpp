@@ -233,10 +233,14 @@ struct LedgerPlan {
   const std::string* credit_id = nullptr;  // post
 };
 
-// What makes a journaled event unique within its payment.
+// What makes a journaled event unique within its payment: its kind and
+// step (as ids from Impl::name_id) and its attempt. Three integers: the
+// duplicate check copies and compares many of them per payment.
 struct EventKey {
-  std::string kind, step;
-  uint32_t attempt = 0;
+  uint32_t kind = 0, step = 0, attempt = 0;
+  bool operator==(const EventKey& o) const {
+    return kind == o.kind && step == o.step && attempt == o.attempt;
+  }
 };
 
 // A hold read back from the table (one not in memory, so final).
@@ -400,7 +404,15 @@ struct Store::Impl {
     return run(s, "insert ledger entry");
   }
   bool load_journaled(const std::string& payment_id);
-  bool journaled(const EventRecord& e) const;
+  bool journaled(const EventRecord& e, const EventKey& key) const;
+  // Event kinds and step names, each given a small id the first time it is
+  // seen. They come from the saga definitions (a few dozen names), so the
+  // table stays small.
+  std::unordered_map<std::string, uint32_t> name_ids;
+  uint32_t name_id(const std::string& name) {
+    return name_ids.try_emplace(name, static_cast<uint32_t>(name_ids.size())).first->second;
+  }
+  std::string name_scratch;  // load_journaled's lookups
   bool append(const EventRecord& e, bool continues, AppendResult* result);
   bool count_published(int64_t after, int64_t through, int64_t* out);
   bool migrate_from_v1();
@@ -858,9 +870,14 @@ bool Store::Impl::plan_ledger(const EventRecord& e, LedgerPlan* plan, AppendResu
 // up front, so even an allocation failure midway leaves an undoable state.
 bool Store::Impl::apply_ledger(const EventRecord& e, const LedgerPlan& plan) {
   if (plan.action == LedgerPlan::Action::none) return true;
-  undo.reserve(undo.size() + 4);
-  dirty_accounts.reserve(dirty_accounts.size() + 2);
-  dirty_holds.reserve(dirty_holds.size() + 1);
+  // Room grows geometrically: reserve(size + n) alone would reallocate (and
+  // move every entry) on each ledger operation of a batch.
+  auto room = [](auto& log, size_t n) {
+    if (log.capacity() < log.size() + n) log.reserve(std::max(2 * log.capacity(), log.size() + n));
+  };
+  room(undo, 4);
+  room(dirty_accounts, 2);
+  room(dirty_holds, 1);
   switch (plan.action) {
     case LedgerPlan::Action::none:
       return true;
@@ -975,7 +992,10 @@ bool Store::Impl::load_journaled(const std::string& payment_id) {
     while (!in.empty()) {
       if (!sqlite_rows::next_chain_event(in, &c))
         return fail_with("malformed event chain row of payment " + payment_id);
-      known_keys.push_back(EventKey{std::string(c.kind), std::string(c.step), c.attempt});
+      name_scratch.assign(c.kind);
+      const uint32_t kind = name_id(name_scratch);
+      name_scratch.assign(c.step);
+      known_keys.push_back(EventKey{kind, name_id(name_scratch), c.attempt});
     }
   }
   if (rc != SQLITE_DONE) return fail("event lookup");
@@ -986,11 +1006,9 @@ bool Store::Impl::load_journaled(const std::string& payment_id) {
 
 // Whether the event's (kind, step, attempt) is journaled for its payment,
 // or is in the chain row the open transaction is building.
-bool Store::Impl::journaled(const EventRecord& e) const {
-  auto holds = [&e](const std::vector<EventKey>& keys) {
-    for (const EventKey& k : keys)
-      if (k.attempt == e.attempt && k.kind == e.kind && k.step == e.step) return true;
-    return false;
+bool Store::Impl::journaled(const EventRecord& e, const EventKey& key) const {
+  auto holds = [&key](const std::vector<EventKey>& keys) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
   };
   return holds(known_keys) || (chain.valid && chain.payment_id == e.payment_id && holds(chain.keys));
 }
@@ -1015,7 +1033,8 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
     if (!(known_valid && known_payment == e.payment_id) && !load_journaled(e.payment_id))
       return false;
   }
-  if (journaled(e)) return duplicate();
+  const EventKey key{name_id(e.kind), name_id(e.step), e.attempt};
+  if (journaled(e, key)) return duplicate();
 
   bool is_refused = false;
   if (e.idempotency && !check_idempotency(e, result, &is_refused)) return false;
@@ -1041,7 +1060,7 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
   }
   sqlite_rows::encode_chain_event(chain.events, e.kind, e.step, e.attempt, e.state, e.terminal,
                                   e.at_ms, e.data, e.publish);
-  chain.keys.push_back(EventKey{e.kind, e.step, e.attempt});
+  chain.keys.push_back(key);
   ++chain.count;
   chain.terminal = chain.terminal || e.terminal;
   if (e.publish) ++chain.published;
