@@ -33,13 +33,19 @@ class Rng {
   bool chance_ppm(uint32_t per_million) { return uniform(1'000'000) < per_million; }
   // A 32-hex-digit random id.
   std::string hex_id();
-  // A time-ordered 32-hex-digit id (UUIDv7 layout: 48-bit milliseconds, then
-  // randomness). Ids made later sort later, so database indexes keyed by them
-  // grow at their right edge instead of dirtying random pages.
+  // A time-ordered 32-hex-digit id (UUIDv7 layout: 48-bit milliseconds, a
+  // 12-bit counter, then randomness). Each id this Rng makes sorts after the
+  // one before it, also within a millisecond and if the clock steps back
+  // (the counter counts on; past 4,095 in a millisecond the millisecond
+  // field moves on by one, as RFC 9562 allows). So database indexes keyed by
+  // them grow at their right edge, and one engine's payment ids page in the
+  // order the payments were made (GET /v1/payments?after=).
   std::string time_ordered_id(int64_t now_ms);
 
  private:
   uint64_t state_;
+  int64_t last_ms_ = -1;      // the millisecond field of the last id
+  uint32_t counter_ = 0;      // the counter of the last id, < 4,096
 };
 
 }  // namespace payengine

@@ -697,3 +697,29 @@ BOOST_AUTO_TEST_CASE(instruction_json_equals_the_tree_encoding) {
     BOOST_TEST_REQUIRE(got == want, "instruction " << i);
   }
 }
+
+// Payment ids (Rng::time_ordered_id) sort in the order they were made: within
+// one millisecond, across the 4,096 ids a millisecond's counter holds, and
+// when the clock steps back (so GET /v1/payments pages in creation order).
+BOOST_AUTO_TEST_CASE(time_ordered_ids_increase_strictly) {
+  payengine::Rng rng(7);
+  std::string last;
+  auto next = [&](int64_t now_ms) {
+    std::string id = rng.time_ordered_id(now_ms);
+    BOOST_REQUIRE_EQUAL(id.size(), 32u);
+    BOOST_REQUIRE(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    BOOST_REQUIRE_EQUAL(id[12], '7');
+    BOOST_REQUIRE_MESSAGE(id > last, id << " does not sort after " << last);
+    last = id;
+    return id;
+  };
+  const int64_t t0 = 0x0193F5C2A7E8;
+  std::string first = next(t0);
+  BOOST_CHECK_EQUAL(first.substr(0, 16), "0193f5c2a7e87000");  // ms, version, counter 0
+  for (int i = 1; i < 10'000; ++i) next(t0);  // past the counter: the ms field moves on
+  // 10,000 = 2 x 4,096 + 1,808: the last id is t0 + 2 with counter 1,807.
+  BOOST_CHECK_EQUAL(last.substr(0, 16), "0193f5c2a7ea770f");
+  for (int i = 0; i < 100; ++i) next(t0 - 1'000);  // the clock stepped back
+  std::string later = next(t0 + 5);
+  BOOST_CHECK_EQUAL(later.substr(0, 16), "0193f5c2a7ed7000");
+}
