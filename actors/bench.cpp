@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -40,16 +41,21 @@ long peak_rss_kb() {
   return ru.ru_maxrss;
 }
 
-// The raw SQLite ceiling: every row the journal wrote during the run
-// (its tables' final rows), re-inserted by plain prepared INSERTs into a
-// fresh file with the same schema and pragmas, in as many transactions as
-// the journal committed. Rows are interleaved in the order the journal
-// wrote them (keyed by the seq of the event that wrote them last), so each
-// transaction touches the same mix of tables and index pages. Accounts and
-// the outbox cursor are set-up and single rows, updated in place: left out.
+// The raw SQLite ceiling: every row the journal inserted during the run,
+// re-inserted by plain prepared INSERTs into a fresh file with the same
+// schema and pragmas, in as many transactions as the journal committed.
+// That is each table's final rows, plus the hold of every closed hold: the
+// journal inserted it when the payment reserved and deleted it when the
+// payment posted or released (schema 3), so it is read back from the
+// hold's ledger entry. Rows are interleaved in the order the journal wrote
+// them (keyed by the seq of the event that wrote them last; a closed hold by
+// its payment's first seq), so each transaction touches the same mix of
+// tables and index pages. Accounts and the outbox cursor are set-up and
+// single rows, updated in place: left out.
 struct RawTable {
-  const char* name;
+  const char* name;       // the table the rows go into
   const char* order_key;  // SQL: the journal seq this table's row was written at
+  const char* source = nullptr;  // SQL yielding its columns from `t` (default: t.* FROM name t)
 };
 constexpr RawTable kRawTables[] = {
     {"saga_events", "seq"},
@@ -58,6 +64,9 @@ constexpr RawTable kRawTables[] = {
     {"idempotency", "coalesce((SELECT last_seq FROM sagas s WHERE s.payment_id = t.payment_id), 0)"},
     {"holds", "coalesce((SELECT last_seq FROM sagas s WHERE s.payment_id = t.payment_id), 0)"},
     {"ledger_entries", "coalesce((SELECT last_seq FROM sagas s WHERE s.payment_id = t.payment_id), 0)"},
+    {"holds", "coalesce((SELECT min(seq) FROM saga_events e WHERE e.payment_id = t.payment_id), 0)",
+     "t.payment_id, t.debit_account, t.credit_account, t.currency, t.amount_minor, t.at_ms "
+     "FROM ledger_entries t"},
 };
 
 // Rows of every table, each encoded as its columns in turn: a type byte,
@@ -94,16 +103,22 @@ RawRows read_journal_rows(const std::string& path) {
   RawRows out;
   sqlite3* db = nullptr;
   sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  std::set<std::string> created;
   for (uint32_t t = 0; t < std::size(kRawTables); ++t) {
     const std::string name = kRawTables[t].name;
     sqlite3_stmt* st = nullptr;
-    std::string sql = "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name = '" + name +
-                      "' ORDER BY type = 'index'";
-    sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-    while (sqlite3_step(st) == SQLITE_ROW)
-      out.schema.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
-    sqlite3_finalize(st);
-    sql = "SELECT " + std::string(kRawTables[t].order_key) + ", t.* FROM " + name + " t";
+    std::string sql;
+    if (created.insert(name).second) {
+      sql = "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND tbl_name = '" + name +
+            "' ORDER BY type = 'index'";
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+      while (sqlite3_step(st) == SQLITE_ROW)
+        out.schema.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+      sqlite3_finalize(st);
+    }
+    const std::string source =
+        kRawTables[t].source ? kRawTables[t].source : "t.* FROM " + name + " t";
+    sql = "SELECT " + std::string(kRawTables[t].order_key) + ", " + source;
     sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
     const int n = sqlite3_column_count(st) - 1;
     out.columns.push_back(n);
@@ -194,7 +209,9 @@ uint64_t count_raw_rows(const std::string& path) {
   sqlite3* db = nullptr;
   sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
   uint64_t n = 0;
+  std::set<std::string> counted;
   for (const RawTable& t : kRawTables) {
+    if (!counted.insert(t.name).second) continue;
     sqlite3_stmt* st = nullptr;
     const std::string sql = std::string("SELECT count(*) FROM ") + t.name;
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
