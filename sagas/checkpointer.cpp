@@ -4,7 +4,9 @@
 
 namespace payengine::sagas {
 
-Checkpointer::Checkpointer(const CheckpointerOptions& options) : options_(options) {}
+Checkpointer::Checkpointer(const CheckpointerOptions& options)
+    : options_(options),
+      writer_bound_pages_(options.background ? options.writer_pages : options.start_pages) {}
 
 Result<std::unique_ptr<Checkpointer>> Checkpointer::start(const CheckpointerOptions& options) {
   std::unique_ptr<Checkpointer> c(new Checkpointer(options));
@@ -47,8 +49,7 @@ void Checkpointer::detach(sqlite3* db) { sqlite3_wal_hook(db, nullptr, nullptr);
 // Runs on the writer's thread after each commit, inside SQLite.
 int Checkpointer::on_commit(void* self, sqlite3* db, const char* schema, int wal_pages) {
   auto* c = static_cast<Checkpointer*>(self);
-  const int writer_pages = c->options_.background ? c->options_.writer_pages : c->options_.start_pages;
-  if (wal_pages >= writer_pages) {
+  if (wal_pages >= c->writer_bound_pages_) {
     // No thread, or it has not kept up: bound the WAL as SQLite's own
     // automatic checkpoint would. Busy (the thread is checkpointing) is not
     // an error: the next commit asks again.

@@ -4,8 +4,8 @@
 // SQLite's default is that the commit which takes the WAL past a mark does
 // the checkpoint itself: it reads every frame back, writes the pages into
 // the database and syncs it, all on the committing thread. Here the writer
-// only reports the WAL's size after each commit (`wal_grew`, from SQLite's
-// WAL hook), and a second connection on the checkpointer's thread does the
+// only reports the WAL's size after each commit (SQLite's WAL hook, see
+// `attach`), and a second connection on the checkpointer's thread does the
 // copying (a PASSIVE checkpoint: it never blocks the writer or readers).
 //
 // Promises:
@@ -66,6 +66,9 @@ class Checkpointer {
   void run();
 
   CheckpointerOptions options_;
+  // The WAL size at which the writer checkpoints itself: writer_pages, or
+  // start_pages when there is no thread.
+  int writer_bound_pages_;
   sqlite3* db_ = nullptr;  // the thread's own connection
   std::mutex mu_;
   std::condition_variable cv_;

@@ -270,19 +270,21 @@ class SagaRun {
   };
 
   size_t index_of(const std::string& step) const;
-  // Starts the chain's next event in place; the caller may complete it
-  // (ledger, idempotency) before `write` decides it.
-  EventRecord& new_event(After after, const char* kind, const std::string& step, uint32_t attempt,
+  // The journaled kind of the event that `after` follows.
+  static const char* kind_of(After after);
+  // Starts the chain's next event in place, of the kind `after` says; the
+  // caller may complete it (ledger, idempotency) before `write` decides it.
+  EventRecord& new_event(After after, const std::string& step, uint32_t attempt,
                          std::string state, bool terminal, std::string data);
   struct Pending {  // an event of the chain, as far as the run needs it back
     int64_t at_ms = 0;
     bool terminal = false;
-    After after = After::none;  // also says the event's kind
+    After after = After::none;  // also says the event's kind (kind_of)
     // Kept only for an event with a ledger operation, the one kind of event
     // the journal refuses (ledger_rejected): the progress before it, which
-    // is then restored, and its kind and step for the reason.
+    // is then restored, and its step for the reason.
     std::optional<SagaProgress> before;
-    std::string kind, step;
+    std::string step;
     std::string output;    // step_ok: the output to fold in
     bool continued = false;  // its continuation already ran (a local step followed)
   };

@@ -30,9 +30,33 @@ int64_t SagaRun<Ctx>::deadline_ms() const {
 }
 
 template <class Ctx>
-EventRecord& SagaRun<Ctx>::new_event(After after, const char* kind, const std::string& step,
-                                     uint32_t attempt, std::string state, bool terminal,
-                                     std::string data) {
+const char* SagaRun<Ctx>::kind_of(After after) {
+  switch (after) {
+    case After::begin_first:
+      return "received";
+    case After::step_ok:
+      return "step_ok";
+    case After::retry:
+      return "retry";
+    case After::step_failed:
+      return "step_failed";
+    case After::compensated:
+      return "compensated";
+    case After::comp_retry:
+      return "comp_retry";
+    case After::cancel:
+      return "cancel";
+    case After::final_event:
+      return "final";
+    case After::none:
+      break;
+  }
+  return "";
+}
+
+template <class Ctx>
+EventRecord& SagaRun<Ctx>::new_event(After after, const std::string& step, uint32_t attempt,
+                                     std::string state, bool terminal, std::string data) {
   assert(!journaling_ && "one journal write in flight per saga");
   if (chain_events_.empty()) {
     // Room for the whole chain this event may start (it and one event per
@@ -53,7 +77,7 @@ EventRecord& SagaRun<Ctx>::new_event(After after, const char* kind, const std::s
   EventRecord& ev = chain_events_.emplace_back();
   ev.payment_id = id_;
   ev.tenant = tenant_;
-  ev.kind = kind;
+  ev.kind = kind_of(after);
   ev.step = step;
   ev.attempt = attempt;
   ev.publish = !state.empty();
@@ -87,7 +111,6 @@ void SagaRun<Ctx>::write() {
   Pending& pe = chain_.back();
   if (ev.ledger.kind != LedgerOp::Kind::none) {
     pe.before = p_;
-    pe.kind = ev.kind;
     pe.step = ev.step;
   }
   if (pe.after == After::step_ok) pe.output = ev.data;  // the step's output, folded in later
@@ -144,7 +167,7 @@ template <class Ctx>
 void SagaRun<Ctx>::start(std::string data, std::optional<IdempotencyClaim> claim) {
   assert(p_.phase == SagaProgress::Phase::not_started);
   input_ = data;
-  EventRecord& ev = new_event(After::begin_first, "received", {}, 0, def_.initial_state, false,
+  EventRecord& ev = new_event(After::begin_first, {}, 0, def_.initial_state, false,
                               std::move(data));
   ev.idempotency = std::move(claim);
   write();
@@ -237,7 +260,7 @@ void SagaRun<Ctx>::begin_attempt() {
   if (p_.cancel_requested) {  // accepted while a cancellable step ran: honour it now
     p_.reason_code = "CUST";
     p_.reason_detail = "cancelled on request";
-    new_event(After::cancel, "cancel", step.name, p_.attempt, "", false,
+    new_event(After::cancel, step.name, p_.attempt, "", false,
               error_json({ErrorKind::business, "CUST", "cancelled on request"}));
     write();
     return;
@@ -264,7 +287,7 @@ void SagaRun<Ctx>::handle(StepOutcome&& outcome) {
   if (outcome.ok) {
     bool last = p_.step + 1 == def_.steps.size();
     std::string state = last ? def_.completed_state : step.state_on_success;
-    EventRecord& ev = new_event(After::step_ok, "step_ok", step.name, p_.attempt,
+    EventRecord& ev = new_event(After::step_ok, step.name, p_.attempt,
                                 std::move(state), last, std::move(outcome.output));
     ev.ledger = std::move(outcome.ledger);
     write();
@@ -275,7 +298,7 @@ void SagaRun<Ctx>::handle(StepOutcome&& outcome) {
       p_.attempt < step.retry.max_attempts) {
     int64_t retry_at = host_.now_ms() + step.retry.backoff_ms(p_.attempt, host_.rng());
     p_.retry_at_ms = retry_at;
-    new_event(After::retry, "retry", step.name, p_.attempt, "", false, error_json(err, retry_at));
+    new_event(After::retry, step.name, p_.attempt, "", false, error_json(err, retry_at));
     write();
     return;
   }
@@ -294,7 +317,7 @@ void SagaRun<Ctx>::fail_step(const StepError& err) {
   const StepDef<Ctx>& step = def_.steps[p_.step];
   p_.reason_code = err.reason_code;
   p_.reason_detail = err.detail;
-  new_event(After::step_failed, "step_failed", step.name, p_.attempt, "", false, error_json(err));
+  new_event(After::step_failed, step.name, p_.attempt, "", false, error_json(err));
   write();
 }
 
@@ -325,7 +348,7 @@ void SagaRun<Ctx>::handle_compensation(StepOutcome&& outcome) {
   pending_ = false;
   compensating_ = false;
   if (outcome.ok) {
-    EventRecord& ev = new_event(After::compensated, "compensated", step.name, p_.attempt, "",
+    EventRecord& ev = new_event(After::compensated, step.name, p_.attempt, "",
                                 false, std::move(outcome.output));
     ev.ledger = std::move(outcome.ledger);
     write();
@@ -334,7 +357,7 @@ void SagaRun<Ctx>::handle_compensation(StepOutcome&& outcome) {
   if (outcome.error.kind != ErrorKind::business && p_.attempt < step.retry.max_attempts) {
     int64_t retry_at = host_.now_ms() + step.retry.backoff_ms(p_.attempt, host_.rng());
     p_.retry_at_ms = retry_at;
-    new_event(After::comp_retry, "comp_retry", step.name, p_.attempt, "", false,
+    new_event(After::comp_retry, step.name, p_.attempt, "", false,
               error_json(outcome.error, retry_at));
     write();
     return;
@@ -351,7 +374,7 @@ void SagaRun<Ctx>::finish(const std::string& state) {
   final_state_ = state;
   StepError e{ErrorKind::business, p_.reason_code, p_.reason_detail};
   std::string data = p_.reason_code.empty() ? "{}" : error_json(e);
-  new_event(After::final_event, "final", {}, 0, state, true, std::move(data));
+  new_event(After::final_event, {}, 0, state, true, std::move(data));
   write();
 }
 
@@ -404,7 +427,7 @@ void SagaRun<Ctx>::on_durable(const std::vector<AppendResult>& results) {
           return;
         }
         p_.reason_code = r.reason_code;
-        p_.reason_detail = "ledger refused " + pe.kind + " of " + pe.step + ": " + r.detail;
+        p_.reason_detail = "ledger refused " + std::string(kind_of(pe.after)) + " of " + pe.step + ": " + r.detail;
         finish(def_.in_doubt_state);
         return;
       }

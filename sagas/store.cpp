@@ -412,7 +412,6 @@ struct Store::Impl {
   uint32_t name_id(const std::string& name) {
     return name_ids.try_emplace(name, static_cast<uint32_t>(name_ids.size())).first->second;
   }
-  std::string name_scratch;  // load_journaled's lookups
   bool append(const EventRecord& e, bool continues, AppendResult* result);
   bool count_published(int64_t after, int64_t through, int64_t* out);
   bool migrate_from_v1();
@@ -992,10 +991,8 @@ bool Store::Impl::load_journaled(const std::string& payment_id) {
     while (!in.empty()) {
       if (!sqlite_rows::next_chain_event(in, &c))
         return fail_with("malformed event chain row of payment " + payment_id);
-      name_scratch.assign(c.kind);
-      const uint32_t kind = name_id(name_scratch);
-      name_scratch.assign(c.step);
-      known_keys.push_back(EventKey{kind, name_id(name_scratch), c.attempt});
+      const uint32_t kind = name_id(std::string(c.kind));
+      known_keys.push_back(EventKey{kind, name_id(std::string(c.step)), c.attempt});
     }
   }
   if (rc != SQLITE_DONE) return fail("event lookup");
