@@ -81,6 +81,7 @@
 #include <utility>
 
 #include "sagas/checkpointer.hpp"
+#include "sagas/row_buffer.hpp"
 #include "sagas/json_text.hpp"
 #include "sagas/sqlite_rows.hpp"
 
@@ -284,23 +285,33 @@ struct Store::Impl {
   sqlite3_stmt* begin = nullptr;
   sqlite3_stmt* commit = nullptr;
   sqlite3_stmt* rollback = nullptr;
-  sqlite3_stmt* insert_event = nullptr;
   sqlite3_stmt* select_journaled = nullptr;
   sqlite3_stmt* select_last_seq = nullptr;
-  sqlite3_stmt* upsert_saga = nullptr;
-  sqlite3_stmt* upsert_saga_terminal = nullptr;
-  sqlite3_stmt* update_saga = nullptr;
-  sqlite3_stmt* update_saga_terminal = nullptr;
   sqlite3_stmt* get_idempotency = nullptr;
   sqlite3_stmt* insert_idempotency = nullptr;
   sqlite3_stmt* put_account = nullptr;
   sqlite3_stmt* insert_account = nullptr;
-  sqlite3_stmt* put_hold = nullptr;
   sqlite3_stmt* update_account = nullptr;
-  sqlite3_stmt* delete_hold = nullptr;
   sqlite3_stmt* get_closed_hold = nullptr;
-  sqlite3_stmt* insert_ledger_entry = nullptr;
   sqlite3_stmt* put_snapshot = nullptr;
+  // The transaction's rows for the tables every payment writes, written at
+  // its end in multi-row statements (a statement's fixed cost, cursors and
+  // halting, then falls on a few dozen rows instead of one). Reads inside
+  // the transaction that could need them flush them first (load_journaled).
+  std::unique_ptr<RowBuffer> event_rows;          // saga_events
+  std::unique_ptr<RowBuffer> saga_rows;           // sagas, not terminal
+  std::unique_ptr<RowBuffer> saga_rows_terminal;  // sagas, terminal
+  std::unique_ptr<RowBuffer> ledger_rows;         // ledger_entries
+  std::unique_ptr<RowBuffer> hold_rows;           // holds opened
+  std::unique_ptr<RowBuffer> hold_deletes;        // holds closed (their payment ids)
+  void clear_rows() {
+    for (auto* b : {&event_rows, &saga_rows, &saga_rows_terminal, &ledger_rows, &hold_rows,
+                    &hold_deletes})
+      if (*b) (*b)->clear();
+  }
+  bool flush_rows(RowBuffer& b, const char* what, int64_t* changes = nullptr) {
+    return b.flush(what, &error, changes);
+  }
   // reads and maintenance
   sqlite3_stmt* total_by_currency = nullptr;
   sqlite3_stmt* count_postings = nullptr;
@@ -338,6 +349,9 @@ struct Store::Impl {
   std::unique_ptr<Checkpointer> checkpointer;
 
   ~Impl() {
+    for (auto* b : {&event_rows, &saga_rows, &saga_rows_terminal, &ledger_rows, &hold_rows,
+                    &hold_deletes})
+      b->reset();
     for (sqlite3_stmt* s : statements) sqlite3_finalize(s);
     if (checkpointer) {
       checkpointer->detach(db);
@@ -393,15 +407,15 @@ struct Store::Impl {
   bool apply_ledger(const EventRecord& e, const LedgerPlan& plan);
   bool write_ledger_entry(const std::string& payment_id, const char* kind, const Hold& h,
                           const std::string& credit_account, int64_t at_ms) {
-    sqlite3_stmt* s = insert_ledger_entry;
-    bind_text(s, 1, payment_id);
-    bind_text(s, 2, h.account);
-    bind_text(s, 3, credit_account);
-    bind_text(s, 4, h.currency);
-    bind_int(s, 5, h.amount_minor);
-    bind_int(s, 6, at_ms);
-    sqlite3_bind_text(s, 7, kind, -1, SQLITE_STATIC);
-    return run(s, "insert ledger entry");
+    RowBuffer& b = *ledger_rows;
+    b.add_text(payment_id);
+    b.add_text(kind);
+    b.add_text(h.account);
+    b.add_text(credit_account);
+    b.add_text(h.currency);
+    b.add_int(h.amount_minor);
+    b.add_int(at_ms);
+    return true;
   }
   bool load_journaled(const std::string& payment_id);
   bool journaled(const EventRecord& e, const EventKey& key) const;
@@ -459,19 +473,19 @@ struct Store::Impl {
     } else {
       tx_keys[chain.payment_id].clear();  // not expected: forget it
     }
-    sqlite3_stmt* s = insert_event;
-    bind_int(s, 1, chain.seq);
-    bind_int(s, 2, chain.count);
-    bind_text(s, 3, chain.payment_id);
-    bind_text(s, 4, chain.tenant);
-    bind_text(s, 5, chain.kind);
-    bind_text(s, 6, chain.step);
-    bind_int(s, 7, chain.attempt);
-    bind_int(s, 8, chain.terminal ? 1 : 0);
-    bind_int(s, 9, chain.published);
-    bind_int(s, 10, chain.at_ms);
-    sqlite3_bind_blob64(s, 11, chain.events.data(), chain.events.size(), SQLITE_STATIC);
-    return run(s, "insert event chain");
+    RowBuffer& b = *event_rows;
+    b.add_int(chain.seq);
+    b.add_int(chain.count);
+    b.add_text(chain.payment_id);
+    b.add_text(chain.tenant);
+    b.add_text(chain.kind);
+    b.add_text(chain.step);
+    b.add_int(chain.attempt);
+    b.add_int(chain.terminal ? 1 : 0);
+    b.add_int(chain.published);
+    b.add_int(chain.at_ms);
+    b.add_blob(chain.events);
+    return true;
   }
 
   // The saga row of the payment whose records are being appended.
@@ -479,33 +493,27 @@ struct Store::Impl {
     bool valid = false;
     std::string payment_id, tenant, state;
     bool terminal = false;
-    bool exists = false;  // the payment had journaled events before this row
+    bool again = false;  // the payment had a saga row written earlier in this transaction
     int64_t first_at_ms = 0, at_ms = 0, seq = 0;
   };
   SagaRow saga_row;
   bool flush_saga_row() {
     if (!saga_row.valid) return true;
     saga_row.valid = false;
-    // A payment with journaled events has its row (both are written in one
-    // transaction): a plain UPDATE, cheaper than an upsert. Should the row
-    // be missing after all, the upsert writes it.
-    if (saga_row.exists) {
-      sqlite3_stmt* s = saga_row.terminal ? update_saga_terminal : update_saga;
-      bind_text(s, 1, saga_row.payment_id);
-      bind_text(s, 3, saga_row.state);
-      bind_int(s, 4, saga_row.at_ms);
-      bind_int(s, 5, saga_row.seq);
-      if (!run(s, "update saga")) return false;
-      if (sqlite3_changes(db) == 1) return true;
-    }
-    sqlite3_stmt* s = saga_row.terminal ? upsert_saga_terminal : upsert_saga;
-    bind_text(s, 1, saga_row.payment_id);
-    bind_text(s, 2, saga_row.tenant);
-    bind_text(s, 3, saga_row.state);
-    bind_int(s, 4, saga_row.at_ms);
-    bind_int(s, 5, saga_row.seq);
-    bind_int(s, 6, saga_row.first_at_ms);
-    return run(s, "upsert saga");
+    // Rows of one payment must reach the table in order: should it have
+    // had a row in this transaction already (an earlier chain), the rows
+    // gathered so far go first.
+    if (saga_row.again && !(flush_rows(*saga_rows, "write saga") &&
+                            flush_rows(*saga_rows_terminal, "write saga")))
+      return false;
+    RowBuffer& b = saga_row.terminal ? *saga_rows_terminal : *saga_rows;
+    b.add_text(saga_row.payment_id);
+    b.add_text(saga_row.tenant);
+    b.add_text(saga_row.state);
+    b.add_int(saga_row.first_at_ms);
+    b.add_int(saga_row.at_ms);
+    b.add_int(saga_row.seq);
+    return true;
   }
   bool flush_ledger();
   void discard_tentative();  // undo the open transaction's cache changes
@@ -539,48 +547,62 @@ struct Store::Impl {
   }
 };
 
+namespace {
+
+// Rows per multi-row statement: past a few dozen the fixed cost per
+// statement is spread thin, and larger statements only take longer to
+// prepare.
+constexpr size_t kRowsPerStatement = 64;
+
+// `head` followed by `n` copies of `row` separated by commas, then `tail`.
+RowBuffer::SqlFor rows_sql(std::string head, std::string row, std::string tail) {
+  return [head = std::move(head), row = std::move(row), tail = std::move(tail)](size_t n) {
+    std::string sql = head;
+    for (size_t i = 0; i < n; ++i) {
+      if (i) sql += ',';
+      sql += row;
+    }
+    return sql + tail;
+  };
+}
+
+}  // namespace
+
 bool Store::Impl::prepare_all() {
+  auto buffer = [this](size_t columns, RowBuffer::SqlFor sql) {
+    return std::make_unique<RowBuffer>(db, columns, kRowsPerStatement, std::move(sql));
+  };
+  event_rows = buffer(11, rows_sql("INSERT INTO saga_events(seq, count, payment_id, tenant, kind, "
+                                   "step, attempt, terminal, publish, at_ms, events) VALUES",
+                                   "(?,?,?,?,?,?,?,?,?,?,?)", ""));
+  // A saga's state changes with each event that has one; `terminal` only
+  // ever goes up (a final state is final). Rows that are not terminal use a
+  // statement that does not name `terminal` in its update, so SQLite leaves
+  // the sagas_open index alone (naming a column in SET makes it rewrite
+  // every index on that column, changed or not).
+  const char* saga_head =
+      "INSERT INTO sagas(payment_id, tenant, state, terminal, created_ms, updated_ms, last_seq) "
+      "VALUES";
+  const std::string saga_set =
+      " ON CONFLICT(payment_id) DO UPDATE SET "
+      "state = CASE WHEN excluded.state <> '' THEN excluded.state ELSE sagas.state END, "
+      "updated_ms = excluded.updated_ms, last_seq = excluded.last_seq";
+  saga_rows = buffer(6, rows_sql(saga_head, "(?,?,?,0,?,?,?)", saga_set));
+  saga_rows_terminal = buffer(6, rows_sql(saga_head, "(?,?,?,1,?,?,?)", saga_set + ", terminal = 1"));
+  ledger_rows = buffer(7, rows_sql("INSERT INTO ledger_entries(payment_id, kind, debit_account, "
+                                   "credit_account, currency, amount_minor, at_ms) VALUES",
+                                   "(?,?,?,?,?,?,?)", ""));
+  hold_rows = buffer(6, rows_sql("INSERT INTO holds(payment_id, account, settlement_account, "
+                                 "currency, amount_minor, updated_ms) VALUES",
+                                 "(?,?,?,?,?,?)", ""));
+  hold_deletes = buffer(1, rows_sql("DELETE FROM holds WHERE payment_id IN (", "?", ")"));
   return prepare("BEGIN IMMEDIATE", &begin) && prepare("COMMIT", &commit) &&
          prepare("ROLLBACK", &rollback) &&
-         prepare(
-             "INSERT INTO saga_events(seq, count, payment_id, tenant, kind, step, attempt, "
-             "terminal, publish, at_ms, events) "
-             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-             &insert_event) &&
          prepare(
              "SELECT events FROM saga_events WHERE payment_id = ?1",
              &select_journaled) &&
          prepare("SELECT seq + count - 1 FROM saga_events ORDER BY seq DESC LIMIT 1",
                  &select_last_seq) &&
-         // A saga's state changes with each event that has one; `terminal`
-         // only ever goes up (a final state is final). Events that are not
-         // terminal use a statement that does not name `terminal` at all, so
-         // SQLite leaves the sagas_open index alone (naming a column in SET
-         // makes it rewrite every index on that column, changed or not).
-         prepare(
-             "INSERT INTO sagas(payment_id, tenant, state, terminal, created_ms, updated_ms, "
-             "last_seq) VALUES(?1, ?2, ?3, 0, ?6, ?4, ?5) "
-             "ON CONFLICT(payment_id) DO UPDATE SET "
-             "state = CASE WHEN excluded.state <> '' THEN excluded.state ELSE sagas.state END, "
-             "updated_ms = excluded.updated_ms, last_seq = excluded.last_seq",
-             &upsert_saga) &&
-         prepare(
-             "INSERT INTO sagas(payment_id, tenant, state, terminal, created_ms, updated_ms, "
-             "last_seq) VALUES(?1, ?2, ?3, 1, ?6, ?4, ?5) "
-             "ON CONFLICT(payment_id) DO UPDATE SET "
-             "state = CASE WHEN excluded.state <> '' THEN excluded.state ELSE sagas.state END, "
-             "terminal = 1, updated_ms = excluded.updated_ms, last_seq = excluded.last_seq",
-             &upsert_saga_terminal) &&
-         prepare(
-             "UPDATE sagas SET "
-             "state = CASE WHEN ?3 <> '' THEN ?3 ELSE state END, "
-             "updated_ms = ?4, last_seq = ?5 WHERE payment_id = ?1",
-             &update_saga) &&
-         prepare(
-             "UPDATE sagas SET "
-             "state = CASE WHEN ?3 <> '' THEN ?3 ELSE state END, "
-             "terminal = 1, updated_ms = ?4, last_seq = ?5 WHERE payment_id = ?1",
-             &update_saga_terminal) &&
          prepare("SELECT request_hash, payment_id FROM idempotency WHERE tenant = ?1 AND key = ?2",
                  &get_idempotency) &&
          prepare(
@@ -597,23 +619,12 @@ bool Store::Impl::prepare_all() {
              "VALUES(?1, ?2, ?3, 0)",
              &insert_account) &&
          prepare(
-             "INSERT INTO holds(payment_id, account, settlement_account, currency, amount_minor, "
-             "updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-             &put_hold) &&
-         prepare(
              "UPDATE accounts SET balance_minor = ?2, held_minor = ?3 WHERE id = ?1",
              &update_account) &&
-         prepare(
-             "DELETE FROM holds WHERE payment_id = ?1",
-             &delete_hold) &&
          prepare(
              "SELECT kind, debit_account, credit_account, currency, amount_minor "
              "FROM ledger_entries WHERE payment_id = ?1 LIMIT 1",
              &get_closed_hold) &&
-         prepare(
-             "INSERT INTO ledger_entries(payment_id, kind, debit_account, credit_account, "
-             "currency, amount_minor, at_ms) VALUES(?1, ?7, ?2, ?3, ?4, ?5, ?6)",
-             &insert_ledger_entry) &&
          // A snapshot never replaces a newer one.
          prepare(
              "INSERT INTO saga_snapshots(payment_id, seq, at_ms, blob) VALUES(?1, ?2, ?3, ?4) "
@@ -972,6 +983,10 @@ bool Store::Impl::load_journaled(const std::string& payment_id) {
   const std::vector<EventKey>* cached = nullptr;
   if (auto t = tx_keys.find(payment_id); t != tx_keys.end()) {
     if (!t->second.empty()) cached = &t->second;
+    // Its rows of this transaction may still be gathered: the read below
+    // must see them.
+    else if (!event_rows->empty() && !flush_rows(*event_rows, "insert event chain"))
+      return false;
   } else if (auto o = open_keys.find(payment_id); o != open_keys.end()) {
     cached = &o->second;
   }
@@ -1079,9 +1094,9 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
     if (saga_row.valid && saga_row.payment_id != e.payment_id && !flush_saga_row()) return false;
     if (!saga_row.valid) {
       saga_row.valid = true;
-      // known_keys are this payment's (loaded at its chain's head), and
-      // do not yet hold the open chain row's: none, a new payment.
-      saga_row.exists = !known_keys.empty();
+      // A chain of this payment flushed earlier in the transaction left
+      // its key set in tx_keys (a payment's rows are written in order).
+      saga_row.again = !tx_keys.empty() && tx_keys.count(e.payment_id) != 0;
       saga_row.payment_id = e.payment_id;
       saga_row.tenant = e.tenant;
       saga_row.state = e.state;
@@ -1126,28 +1141,37 @@ bool Store::Impl::flush_ledger() {
   // A hold is written when it opens and deleted when it closes (its ledger
   // entry is the record); one opened and closed in this transaction is
   // never written.
+  std::vector<const std::string*> closing;
   for (HoldNode* node : dirty_holds) {
     const Hold& h = node->second;
     const bool open = h.status == HoldStatus::held;
     if (h.stored == open) continue;  // an open hold changes no column after it is written
     if (h.stored) {
-      sqlite3_stmt* s = delete_hold;
-      bind_text(s, 1, node->first);
-      if (!run(s, "delete hold")) return false;
-      if (sqlite3_changes(db) != 1)
-        return fail_with("ledger cache out of sync: no row for hold " + node->first);
+      hold_deletes->add_text(node->first);
+      closing.push_back(&node->first);
       continue;
     }
-    sqlite3_stmt* s = put_hold;
-    bind_text(s, 1, node->first);
-    bind_text(s, 2, h.account);
-    bind_text(s, 3, h.settlement_account);
-    bind_text(s, 4, h.currency);
-    bind_int(s, 5, h.amount_minor);
-    bind_int(s, 6, h.updated_ms);
-    if (!run(s, "write hold")) return false;
+    RowBuffer& b = *hold_rows;
+    b.add_text(node->first);
+    b.add_text(h.account);
+    b.add_text(h.settlement_account);
+    b.add_text(h.currency);
+    b.add_int(h.amount_minor);
+    b.add_int(h.updated_ms);
   }
-  return true;
+  int64_t deleted = 0;
+  if (!flush_rows(*hold_deletes, "delete hold", &deleted)) return false;
+  if (deleted != static_cast<int64_t>(closing.size())) {
+    // Rare (a row removed behind the journal's back): name the candidates.
+    std::string ids;
+    for (size_t i = 0; i < closing.size() && i < 10; ++i) ids += (i ? ", " : "") + *closing[i];
+    if (closing.size() > 10) ids += ", ...";
+    return fail_with("ledger cache out of sync: no row for hold " +
+                     (closing.size() == 1 ? ids
+                                          : "(" + std::to_string(closing.size() - deleted) +
+                                                " of " + ids + ")"));
+  }
+  return flush_rows(*hold_rows, "write hold") && flush_rows(*ledger_rows, "insert ledger entry");
 }
 
 void Store::Impl::discard_tentative() {
@@ -1435,7 +1459,10 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
         }
         ok = m.append(batch.events[i], batch.events[i].depends_on_previous && i > 0, &results[i]);
       }
-      ok = ok && m.flush_chain() && m.flush_saga_row();
+      ok = ok && m.flush_chain() && m.flush_saga_row() &&
+           m.flush_rows(*m.event_rows, "insert event chain") &&
+           m.flush_rows(*m.saga_rows, "write saga") &&
+           m.flush_rows(*m.saga_rows_terminal, "write saga");
       for (size_t i = 0; ok && i < batch.snapshots.size(); ++i) {
         const SnapshotRecord& snap = batch.snapshots[i];
         sqlite3_stmt* s = m.put_snapshot;
@@ -1467,6 +1494,7 @@ std::vector<AppendResult> Store::commit(const Batch& batch) {
   }
   m.batch_published = 0;
   m.saga_row.valid = false;
+  m.clear_rows();
   m.discard_tentative();
   for (AppendResult& r : results) {
     r = AppendResult{};

@@ -284,6 +284,106 @@ BOOST_AUTO_TEST_CASE(duplicates_found_at_the_bound_of_the_key_cache) {
   BOOST_CHECK_EQUAL(store->event_count(), 9);
 }
 
+// The journal writes a transaction's rows in multi-row statements at its
+// end. Batches of every size land each row once, a payment with two chains
+// in one batch (another payment's between them) ends with its later state,
+// and a batch failing part-way leaves nothing behind, not even for the
+// next batch to write.
+BOOST_AUTO_TEST_CASE(large_batches_write_every_row_once_and_in_order) {
+  TempDir dir;
+  const std::string path = dir.file("db");
+  auto store = open_store(path);
+  Peer peer{path};
+  BOOST_REQUIRE(store->create_account("acct", "ZAR", 10'000'000).ok());
+  auto id = [](const char* prefix, int i) { return prefix + std::to_string(i); };
+  // n payments: received then reserve (one chain); the first `again` of
+  // them also route, in a second chain at the end of the batch.
+  auto opening = [&](const char* prefix, int n, int again) {
+    Batch b;
+    for (int i = 0; i < n; ++i) {
+      EventRecord r = event(id(prefix, i), "received");
+      r.state = "received";
+      b.events.push_back(r);
+      EventRecord h = reserve(id(prefix, i), "acct", 100 + i);
+      h.depends_on_previous = true;
+      b.events.push_back(h);
+    }
+    for (int i = 0; i < again; ++i) {
+      EventRecord routed = event(id(prefix, i), "step_ok", "route");
+      routed.state = "routed";
+      b.events.push_back(routed);
+    }
+    // ...and the next `again` of them end, released, in a terminal chain.
+    for (int i = again; i < 2 * again; ++i) b.events.push_back(release(id(prefix, i)));
+    return b;
+  };
+  for (int n : {1, 2, 63, 64, 65, 150}) {
+    const char* prefix = n == 1 ? "a" : n == 2 ? "b" : n == 63 ? "c" : n == 64 ? "d" : n == 65 ? "e" : "f";
+    const int again = n >= 10 ? 10 : 0;
+    for (const AppendResult& r : store->commit(opening(prefix, n, again)))
+      CHECK_STATUS(r, AppendStatus::ok);
+    const std::string like = std::string(" LIKE '") + prefix + "%'";
+    BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM saga_events WHERE payment_id" + like),
+                      n + 2 * again);
+    BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sagas WHERE payment_id" + like), n);
+    BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM holds WHERE payment_id" + like), n - again);
+    BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'release' AND payment_id" + like),
+                      again);
+    BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sagas WHERE state = 'routed' AND terminal = 0 "
+                                  "AND payment_id" + like),
+                      again);
+    BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sagas WHERE state = 'cancelled' AND terminal = 1 "
+                                  "AND payment_id" + like),
+                      again);
+    BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sagas WHERE state = 'reserved' AND terminal = 0 "
+                                  "AND payment_id" + like),
+                      n - 2 * again);
+    // Each saga row names its payment's last event.
+    BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sagas s WHERE payment_id" + like +
+                                  " AND last_seq <> (SELECT max(seq + count - 1) FROM saga_events e "
+                                  "WHERE e.payment_id = s.payment_id)"),
+                      0);
+  }
+  // Post every hold still open of the 150 (f10..f19 were released) in one
+  // batch, each with its final event.
+  Batch closing;
+  int64_t posted_minor = 0;
+  for (int i = 0; i < 150; ++i) {
+    if (i >= 10 && i < 20) continue;
+    closing.events.push_back(post(id("f", i), "settle"));
+    EventRecord f = final_event(id("f", i));
+    f.depends_on_previous = true;
+    closing.events.push_back(f);
+    posted_minor += 100 + i;
+  }
+  for (const AppendResult& r : store->commit(closing)) CHECK_STATUS(r, AppendStatus::ok);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM holds WHERE payment_id LIKE 'f%'"), 0);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM ledger_entries WHERE kind = 'post'"), 140);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT sum(amount_minor) FROM ledger_entries WHERE kind = 'post'"),
+                    posted_minor);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sagas WHERE payment_id LIKE 'f%' AND terminal = 1 "
+                                "AND state = 'completed'"),
+                    140);
+  BOOST_CHECK_EQUAL(store->account("settle")->balance_minor, posted_minor);
+  check_memory_matches_tables(*store, peer);
+
+  // A batch whose 120th payment cannot be written fails whole.
+  peer.exec("CREATE TRIGGER refuse BEFORE INSERT ON saga_events WHEN NEW.payment_id = 'g119' "
+            "BEGIN SELECT RAISE(ABORT, 'injected chain failure'); END");
+  const int64_t events_before = peer.scalar("SELECT count(*) FROM saga_events");
+  for (const AppendResult& r : store->commit(opening("g", 150, 10))) CHECK_STATUS(r, AppendStatus::error);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM saga_events"), events_before);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sagas WHERE payment_id LIKE 'g%'"), 0);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM holds WHERE payment_id LIKE 'g%'"), 0);
+  check_memory_matches_tables(*store, peer);
+  // The next batch writes its own rows only.
+  peer.exec("DROP TRIGGER refuse");
+  for (const AppendResult& r : store->commit(opening("h", 3, 0))) CHECK_STATUS(r, AppendStatus::ok);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM saga_events"), events_before + 3);
+  BOOST_CHECK_EQUAL(peer.scalar("SELECT count(*) FROM sagas WHERE payment_id LIKE 'g%'"), 0);
+  check_memory_matches_tables(*store, peer);
+}
+
 BOOST_AUTO_TEST_CASE(duplicates_found_across_batches_within_a_batch_and_after_reopen) {
   TempDir dir;
   std::string path = dir.file("db");
