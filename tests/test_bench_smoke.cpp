@@ -59,6 +59,8 @@ BOOST_AUTO_TEST_CASE(bench_sagas_json) {
   BOOST_TEST(j.at("ceiling_rows_ok").get<bool>());
   BOOST_TEST(j.at("ceiling_rows_per_s").get<double>() > 0.0);
   BOOST_TEST(j.at("ratio").get<double>() > 0.0);
+  BOOST_TEST(j.at("multi_row_ceiling_rows_per_s").get<double>() > 0.0);
+  BOOST_TEST(j.at("multi_row_ratio").get<double>() > 0.0);
   BOOST_TEST(j.at("p99_ms").get<double>() >= j.at("p50_ms").get<double>());
 }
 
