@@ -76,6 +76,12 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   if (threads == 0) threads = std::max(2u, std::thread::hardware_concurrency()) - 1;
   e->caf_config_->set("scheduler.max-threads", threads);
   e->caf_config_->set("logger.verbosity", caf::atom("quiet"));
+  // A worker that finds no job spins briefly (CAF's 100 aggressive polls),
+  // then waits on its condition variable, which every enqueue from another
+  // thread (the journal's answers) signals. CAF's middle phase, 500 sleeps
+  // of 50 µs, left the worker asleep when a batch's answers arrived: 8
+  // alternating pairs, median 22,907 against 21,481 payments/s, CPU x0.95.
+  e->caf_config_->set("work-stealing.moderate-poll-attempts", size_t{0});
   // CAF's work-stealing scheduler, whose clock is not woken by every
   // payment actor's exit (actors/caf_scheduler.hpp).
   e->caf_config_->load<EngineScheduler>();
