@@ -1,7 +1,6 @@
 #include "sagas/row_buffer.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <utility>
 
 namespace payengine::sagas {
@@ -15,16 +14,16 @@ RowBuffer::~RowBuffer() {
   for (auto& [rows, s] : statements_) sqlite3_finalize(s);
 }
 
-void RowBuffer::add_int(int64_t v) { values_.push_back(Value{Value::Type::integer, v, 0}); }
+void RowBuffer::add(int64_t v) { values_.push_back(Value{Value::Type::integer, v, 0}); }
 
-void RowBuffer::add_text(std::string_view v) {
+void RowBuffer::add(std::string_view v) {
   values_.push_back(Value{Value::Type::text, static_cast<int64_t>(bytes_.size()), v.size()});
   bytes_.append(v);
 }
 
-void RowBuffer::add_blob(std::string_view v) {
-  values_.push_back(Value{Value::Type::blob, static_cast<int64_t>(bytes_.size()), v.size()});
-  bytes_.append(v);
+void RowBuffer::add(Blob v) {
+  values_.push_back(Value{Value::Type::blob, static_cast<int64_t>(bytes_.size()), v.bytes.size()});
+  bytes_.append(v.bytes);
 }
 
 void RowBuffer::clear() {

@@ -19,6 +19,7 @@
 
 #include <sqlite3.h>
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -38,10 +39,17 @@ class RowBuffer {
   RowBuffer(const RowBuffer&) = delete;
   RowBuffer& operator=(const RowBuffer&) = delete;
 
-  // One row is `columns` values, added in column order.
-  void add_int(int64_t v);
-  void add_text(std::string_view v);
-  void add_blob(std::string_view v);
+  // Bytes bound as a BLOB (plain strings are bound as TEXT).
+  struct Blob {
+    std::string_view bytes;
+  };
+
+  // One row: `columns` values in column order, each an integer, text or Blob.
+  template <class... Values>
+  void add_row(const Values&... values) {
+    assert(sizeof...(values) == columns_ && "a row has every column");
+    (add(values), ...);
+  }
 
   size_t rows() const { return values_.size() / columns_; }
   bool empty() const { return values_.empty(); }
@@ -57,6 +65,9 @@ class RowBuffer {
     int64_t v;      // the integer, or the offset of the bytes in `bytes_`
     size_t length;  // text and blob
   };
+  void add(int64_t v);
+  void add(std::string_view v);
+  void add(Blob v);
   sqlite3_stmt* statement(size_t rows, std::string* error);
 
   sqlite3* db_;

@@ -407,14 +407,8 @@ struct Store::Impl {
   bool apply_ledger(const EventRecord& e, const LedgerPlan& plan);
   bool write_ledger_entry(const std::string& payment_id, const char* kind, const Hold& h,
                           const std::string& credit_account, int64_t at_ms) {
-    RowBuffer& b = *ledger_rows;
-    b.add_text(payment_id);
-    b.add_text(kind);
-    b.add_text(h.account);
-    b.add_text(credit_account);
-    b.add_text(h.currency);
-    b.add_int(h.amount_minor);
-    b.add_int(at_ms);
+    ledger_rows->add_row(payment_id, kind, h.account, credit_account, h.currency, h.amount_minor,
+                         at_ms);
     return true;
   }
   bool load_journaled(const std::string& payment_id);
@@ -473,18 +467,9 @@ struct Store::Impl {
     } else {
       tx_keys[chain.payment_id].clear();  // not expected: forget it
     }
-    RowBuffer& b = *event_rows;
-    b.add_int(chain.seq);
-    b.add_int(chain.count);
-    b.add_text(chain.payment_id);
-    b.add_text(chain.tenant);
-    b.add_text(chain.kind);
-    b.add_text(chain.step);
-    b.add_int(chain.attempt);
-    b.add_int(chain.terminal ? 1 : 0);
-    b.add_int(chain.published);
-    b.add_int(chain.at_ms);
-    b.add_blob(chain.events);
+    event_rows->add_row(chain.seq, chain.count, chain.payment_id, chain.tenant, chain.kind,
+                        chain.step, chain.attempt, chain.terminal ? 1 : 0, chain.published,
+                        chain.at_ms, RowBuffer::Blob{chain.events});
     return true;
   }
 
@@ -506,13 +491,9 @@ struct Store::Impl {
     if (saga_row.again && !(flush_rows(*saga_rows, "write saga") &&
                             flush_rows(*saga_rows_terminal, "write saga")))
       return false;
-    RowBuffer& b = saga_row.terminal ? *saga_rows_terminal : *saga_rows;
-    b.add_text(saga_row.payment_id);
-    b.add_text(saga_row.tenant);
-    b.add_text(saga_row.state);
-    b.add_int(saga_row.first_at_ms);
-    b.add_int(saga_row.at_ms);
-    b.add_int(saga_row.seq);
+    (saga_row.terminal ? *saga_rows_terminal : *saga_rows)
+        .add_row(saga_row.payment_id, saga_row.tenant, saga_row.state, saga_row.first_at_ms,
+                 saga_row.at_ms, saga_row.seq);
     return true;
   }
   bool flush_ledger();
@@ -1150,17 +1131,12 @@ bool Store::Impl::flush_ledger() {
     const bool open = h.status == HoldStatus::held;
     if (h.stored == open) continue;  // an open hold changes no column after it is written
     if (h.stored) {
-      hold_deletes->add_text(node->first);
+      hold_deletes->add_row(node->first);
       closing.push_back(&node->first);
       continue;
     }
-    RowBuffer& b = *hold_rows;
-    b.add_text(node->first);
-    b.add_text(h.account);
-    b.add_text(h.settlement_account);
-    b.add_text(h.currency);
-    b.add_int(h.amount_minor);
-    b.add_int(h.updated_ms);
+    hold_rows->add_row(node->first, h.account, h.settlement_account, h.currency, h.amount_minor,
+                       h.updated_ms);
   }
   int64_t deleted = 0;
   if (!flush_rows(*hold_deletes, "delete hold", &deleted)) return false;
