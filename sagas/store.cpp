@@ -23,8 +23,11 @@
 //    idempotency claim (read), ledger operation (read, against the
 //    in-memory ledger). Only then is the event appended to the open chain
 //    row (in memory) and the record's idempotency key, ledger change and
-//    saga row written. The chain row is inserted when the next chain starts
-//    or the batch ends. A refused record therefore leaves nothing behind,
+//    saga row written. The chain row is gathered when the next chain starts
+//    or the batch ends; chain rows, saga rows, holds and ledger entries are
+//    inserted just before COMMIT in multi-row statements (RowBuffer), and
+//    the duplicate check flushes the gathered chain rows before it reads
+//    the table for a payment that has one among them. A refused record therefore leaves nothing behind,
 //    without SAVEPOINTs. The UNIQUE index on the head's key backs the check
 //    for heads. Any SQLite failure rolls the whole transaction back and
 //    every result is `error`.
