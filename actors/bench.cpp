@@ -1,5 +1,7 @@
 #include "actors/bench.hpp"
 
+#include "actors/bench_format.hpp"
+
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -357,6 +359,7 @@ int run_bench_sagas(const BenchOptions& o) {
   base.remittance = "bench";
 
   const auto t0 = Clock_::now();
+  const bench_format::MachineCpu cpu0 = bench_format::machine_cpu();
   for (uint64_t i = 0; i < o.payments; ++i) {
     PaymentInstruction p = base;
     p.end_to_end_id = "B" + std::to_string(i);
@@ -383,6 +386,7 @@ int run_bench_sagas(const BenchOptions& o) {
     cv.wait(lock, [&] { return in_flight == 0; });
   }
   const double elapsed_s = std::chrono::duration<double>(Clock_::now() - t0).count();
+  const bench_format::MachineShare cpu = bench_format::machine_share(cpu0, bench_format::machine_cpu());
   const long rss_kb = peak_rss_kb();
   const int threads = thread_count();
   uint64_t events = 0;
@@ -411,6 +415,11 @@ int run_bench_sagas(const BenchOptions& o) {
   std::cout << "  latency p99          " << percentile(lat, 0.99) / 1000.0 << " ms\n";
   std::cout << "  peak RSS             " << rss_kb / 1024 << " MiB\n";
   std::cout << "  threads              " << threads << "\n";
+  if (cpu.ok)
+    std::cout << "  machine CPU          " << bench_format::fixed(cpu.busy_pct, 1) << "% busy, "
+              << bench_format::fixed(cpu.idle_pct, 1) << "% idle, "
+              << bench_format::fixed(cpu.steal_pct, 1)
+              << "% stolen by the hypervisor (all processes, while timed)\n";
   std::cout << "  journal              " << events << " events in " << raw.rows.size()
             << " rows, " << static_cast<uint64_t>(journal_rows_s) << " rows/s ("
             << committed << " records in " << batches << " transactions)\n";
@@ -432,6 +441,11 @@ int run_bench_sagas(const BenchOptions& o) {
     j["p99_ms"] = static_cast<double>(percentile(lat, 0.99)) / 1000.0;
     j["peak_rss_mib"] = rss_kb / 1024;
     j["threads"] = threads;
+    if (cpu.ok) {
+      j["machine_busy_pct"] = cpu.busy_pct;
+      j["machine_idle_pct"] = cpu.idle_pct;
+      j["machine_steal_pct"] = cpu.steal_pct;
+    }
     j["events"] = events;
     j["journal_rows"] = raw.rows.size();
     j["journal_transactions"] = batches;

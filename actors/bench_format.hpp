@@ -35,4 +35,47 @@ inline std::string load_average() {
   return fixed(l[0], 2) + " " + fixed(l[1], 2) + " " + fixed(l[2], 2);
 }
 
+// The whole machine's CPU time from /proc/stat, in clock ticks, for a
+// report of where it went over a run: `busy` (user, nice, system, irq,
+// softirq), `idle` (idle and iowait) and `steal` (time the hypervisor gave
+// to someone else: a VM's benchmark is slower by about that much).
+struct MachineCpu {
+  unsigned long long busy = 0, idle = 0, steal = 0;
+  bool ok = false;
+};
+
+inline MachineCpu machine_cpu() {
+  MachineCpu c;
+  FILE* f = std::fopen("/proc/stat", "r");
+  if (!f) return c;
+  unsigned long long v[8] = {};
+  c.ok = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                     &v[4], &v[5], &v[6], &v[7]) == 8;
+  std::fclose(f);
+  c.busy = v[0] + v[1] + v[2] + v[5] + v[6];
+  c.idle = v[3] + v[4];
+  c.steal = v[7];
+  return c;
+}
+
+// Shares of the machine's CPU between two readings, in percent.
+struct MachineShare {
+  double busy_pct = 0, idle_pct = 0, steal_pct = 0;
+  bool ok = false;
+};
+
+inline MachineShare machine_share(const MachineCpu& a, const MachineCpu& b) {
+  MachineShare s;
+  const double busy = static_cast<double>(b.busy - a.busy);
+  const double idle = static_cast<double>(b.idle - a.idle);
+  const double steal = static_cast<double>(b.steal - a.steal);
+  const double total = busy + idle + steal;
+  if (!a.ok || !b.ok || total <= 0) return s;
+  s.busy_pct = 100 * busy / total;
+  s.idle_pct = 100 * idle / total;
+  s.steal_pct = 100 * steal / total;
+  s.ok = true;
+  return s;
+}
+
 }  // namespace payengine::bench_format

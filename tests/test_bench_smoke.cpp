@@ -61,6 +61,11 @@ BOOST_AUTO_TEST_CASE(bench_sagas_json) {
   BOOST_TEST(j.at("ratio").get<double>() > 0.0);
   BOOST_TEST(j.at("multi_row_ceiling_rows_per_s").get<double>() > 0.0);
   BOOST_TEST(j.at("multi_row_ratio").get<double>() > 0.0);
+  // Where the machine's CPU went while timed: shares that add up.
+  const double shares = j.at("machine_busy_pct").get<double>() + j.at("machine_idle_pct").get<double>() +
+                        j.at("machine_steal_pct").get<double>();
+  BOOST_TEST(shares == 100.0, boost::test_tools::tolerance(0.01));
+  BOOST_TEST(j.at("machine_busy_pct").get<double>() > 0.0);
   BOOST_TEST(j.at("p99_ms").get<double>() >= j.at("p50_ms").get<double>());
 }
 
