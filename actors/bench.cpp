@@ -1,7 +1,5 @@
 #include "actors/bench.hpp"
 
-#include "actors/bench_format.hpp"
-
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -14,14 +12,15 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
-#include <map>
 #include <set>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/bench_format.hpp"
 #include "actors/engine.hpp"
 #include "sagas/messages.hpp"
+#include "sagas/row_buffer.hpp"
 #include "sagas/sqlite_rows.hpp"
 
 namespace payengine {
@@ -72,9 +71,10 @@ constexpr RawTable kRawTables[] = {
      "FROM ledger_entries t"},
 };
 
-// Rows per INSERT of the multi-row ceiling: the journal's own
-// (sagas/store.cpp, kRowsPerStatement).
-constexpr size_t kRawRowsPerInsert = 64;
+// Rows per INSERT of the multi-row ceiling: the journal's own.
+constexpr size_t kRawRowsPerInsert = sagas::RowBuffer::kRowsPerStatement;
+static_assert((kRawRowsPerInsert & (kRawRowsPerInsert - 1)) == 0,
+              "statements are prepared for powers of two rows");
 
 // Rows of every table, each encoded as its columns in turn: a type byte,
 // then 8 bytes for an integer or float, or a u32 length and the bytes.
@@ -205,24 +205,26 @@ double raw_ceiling(const std::string& path, const RawRows& raw, uint64_t transac
   sqlite3_stmt* commit = nullptr;
   sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, nullptr);
   sqlite3_prepare_v2(db, "COMMIT", -1, &commit, nullptr);
-  // Statements by (table, rows), prepared before the clock starts.
-  std::map<std::pair<uint32_t, size_t>, sqlite3_stmt*> inserts;
+  // Statements by table, then by rows (1, 2, 4, ...: index k holds 2^k
+  // rows), prepared before the clock starts.
+  std::vector<std::vector<sqlite3_stmt*>> inserts(raw.insert_sql.size());
   for (uint32_t t = 0; t < raw.insert_sql.size(); ++t) {
     const std::string& one = raw.insert_sql[t];  // "INSERT INTO x VALUES(?,...)"
     const std::string row = one.substr(one.find("VALUES") + 6);
+    std::string sql = one;
+    size_t rows_in_sql = 1;
     for (size_t n = 1; n <= rows_per_statement; n *= 2) {
-      std::string sql = one;
-      for (size_t k = 1; k < n; ++k) sql += "," + row;
+      for (; rows_in_sql < n; ++rows_in_sql) sql += "," + row;
       sqlite3_stmt* st = nullptr;
       sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-      inserts[{t, n}] = st;
-    }
-    if (rows_per_statement > 1 && inserts.count({t, rows_per_statement}) == 0) {
-      std::string sql = one;
-      for (size_t k = 1; k < rows_per_statement; ++k) sql += "," + row;
-      sqlite3_prepare_v2(db, sql.c_str(), -1, &inserts[{t, rows_per_statement}], nullptr);
+      inserts[t].push_back(st);
     }
   }
+  auto statement = [&inserts](uint32_t table, size_t rows) {
+    size_t k = 0;
+    while ((size_t{1} << k) < rows) ++k;
+    return inserts[table][k];
+  };
   auto step = [&](sqlite3_stmt* st) {
     if (sqlite3_step(st) != SQLITE_DONE) std::cerr << "bench: raw insert: " << sqlite3_errmsg(db) << "\n";
     sqlite3_reset(st);
@@ -236,7 +238,7 @@ double raw_ceiling(const std::string& path, const RawRows& raw, uint64_t transac
     const size_t end = std::min(raw.rows.size(), i + per_tx);
     if (rows_per_statement == 1) {
       for (; i < end; ++i) {
-        sqlite3_stmt* st = inserts[{raw.rows[i].table, 1}];
+        sqlite3_stmt* st = inserts[raw.rows[i].table][0];
         bind_raw_row(st, 1, raw, raw.rows[i]);
         step(st);
       }
@@ -246,10 +248,8 @@ double raw_ceiling(const std::string& path, const RawRows& raw, uint64_t transac
       for (uint32_t t = 0; t < by_table.size(); ++t) {
         const std::vector<size_t>& rows = by_table[t];
         for (size_t k = 0; k < rows.size();) {
-          size_t n = std::min(rows_per_statement, rows.size() - k);
-          if (n < rows_per_statement)
-            while (n & (n - 1)) n &= n - 1;
-          sqlite3_stmt* st = inserts[{t, n}];
+          const size_t n = sagas::RowBuffer::next_statement_rows(rows.size() - k, rows_per_statement);
+          sqlite3_stmt* st = statement(t, n);
           for (size_t r = 0; r < n; ++r)
             bind_raw_row(st, 1 + static_cast<int>(r) * raw.columns[t], raw, raw.rows[rows[k + r]]);
           step(st);
@@ -260,7 +260,8 @@ double raw_ceiling(const std::string& path, const RawRows& raw, uint64_t transac
     step(commit);
   }
   double s = std::chrono::duration<double>(Clock_::now() - t0).count();
-  for (auto& [key, st] : inserts) sqlite3_finalize(st);
+  for (auto& by_rows : inserts)
+    for (sqlite3_stmt* st : by_rows) sqlite3_finalize(st);
   sqlite3_finalize(begin);
   sqlite3_finalize(commit);
   sqlite3_close(db);

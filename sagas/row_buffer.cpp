@@ -1,6 +1,5 @@
 #include "sagas/row_buffer.hpp"
 
-#include <algorithm>
 #include <utility>
 
 namespace payengine::sagas {
@@ -54,9 +53,7 @@ bool RowBuffer::flush(const char* what, std::string* error, int64_t* changes) {
   for (size_t row = 0; ok && row < total;) {
     // Full statements first; the rest in statements of falling powers of
     // two, so that a handful of prepared statements serve any count.
-    size_t n = std::min(max_rows_, total - row);
-    if (n < max_rows_)
-      while (n & (n - 1)) n &= n - 1;  // the highest power of two in n
+    const size_t n = next_statement_rows(total - row, max_rows_);
     sqlite3_stmt* s = statement(n, error);
     if (!s) {
       ok = false;

@@ -34,6 +34,19 @@ class RowBuffer {
  public:
   using SqlFor = std::function<std::string(size_t rows)>;
 
+  // Rows per statement the Store uses: past a few dozen a statement's fixed
+  // cost is spread thin, and larger statements only take longer to prepare.
+  static constexpr size_t kRowsPerStatement = 64;
+
+  // How many of `rows_left` rows the next statement takes: `max_rows`, or
+  // below that the highest power of two (the rule `flush` follows).
+  static size_t next_statement_rows(size_t rows_left, size_t max_rows) {
+    size_t n = rows_left < max_rows ? rows_left : max_rows;
+    if (n < max_rows)
+      while (n & (n - 1)) n &= n - 1;
+    return n;
+  }
+
   RowBuffer(sqlite3* db, size_t columns, size_t max_rows_per_statement, SqlFor sql_for);
   ~RowBuffer();
   RowBuffer(const RowBuffer&) = delete;

@@ -77,6 +77,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <limits>
 #include <string_view>
@@ -295,6 +296,7 @@ struct Store::Impl {
   sqlite3_stmt* put_account = nullptr;
   sqlite3_stmt* insert_account = nullptr;
   sqlite3_stmt* update_account = nullptr;
+  sqlite3_stmt* delete_hold = nullptr;
   sqlite3_stmt* get_closed_hold = nullptr;
   sqlite3_stmt* put_snapshot = nullptr;
   // The transaction's rows for the tables every payment writes, written at
@@ -306,10 +308,11 @@ struct Store::Impl {
   std::unique_ptr<RowBuffer> saga_rows_terminal;  // sagas, terminal
   std::unique_ptr<RowBuffer> ledger_rows;         // ledger_entries
   std::unique_ptr<RowBuffer> hold_rows;           // holds opened
-  std::unique_ptr<RowBuffer> hold_deletes;        // holds closed (their payment ids)
+  std::array<std::unique_ptr<RowBuffer>*, 5> row_buffers() {
+    return {&event_rows, &saga_rows, &saga_rows_terminal, &ledger_rows, &hold_rows};
+  }
   void clear_rows() {
-    for (auto* b : {&event_rows, &saga_rows, &saga_rows_terminal, &ledger_rows, &hold_rows,
-                    &hold_deletes})
+    for (auto* b : row_buffers())
       if (*b) (*b)->clear();
   }
   bool flush_rows(RowBuffer& b, const char* what, int64_t* changes = nullptr) {
@@ -352,9 +355,7 @@ struct Store::Impl {
   std::unique_ptr<Checkpointer> checkpointer;
 
   ~Impl() {
-    for (auto* b : {&event_rows, &saga_rows, &saga_rows_terminal, &ledger_rows, &hold_rows,
-                    &hold_deletes})
-      b->reset();
+    for (auto* b : row_buffers()) b->reset();
     for (sqlite3_stmt* s : statements) sqlite3_finalize(s);
     if (checkpointer) {
       checkpointer->detach(db);
@@ -533,11 +534,6 @@ struct Store::Impl {
 
 namespace {
 
-// Rows per multi-row statement: past a few dozen the fixed cost per
-// statement is spread thin, and larger statements only take longer to
-// prepare.
-constexpr size_t kRowsPerStatement = 64;
-
 // `head` followed by `n` copies of `row` separated by commas, then `tail`.
 RowBuffer::SqlFor rows_sql(std::string head, std::string row, std::string tail) {
   return [head = std::move(head), row = std::move(row), tail = std::move(tail)](size_t n) {
@@ -554,7 +550,7 @@ RowBuffer::SqlFor rows_sql(std::string head, std::string row, std::string tail) 
 
 bool Store::Impl::prepare_all() {
   auto buffer = [this](size_t columns, RowBuffer::SqlFor sql) {
-    return std::make_unique<RowBuffer>(db, columns, kRowsPerStatement, std::move(sql));
+    return std::make_unique<RowBuffer>(db, columns, RowBuffer::kRowsPerStatement, std::move(sql));
   };
   event_rows = buffer(11, rows_sql("INSERT INTO saga_events(seq, count, payment_id, tenant, kind, "
                                    "step, attempt, terminal, publish, at_ms, events) VALUES",
@@ -579,10 +575,6 @@ bool Store::Impl::prepare_all() {
   hold_rows = buffer(6, rows_sql("INSERT INTO holds(payment_id, account, settlement_account, "
                                  "currency, amount_minor, updated_ms) VALUES",
                                  "(?,?,?,?,?,?)", ""));
-  // One row per statement: `IN (?, ...)` makes SQLite build a temporary
-  // index of the list first, which cost more than it saved.
-  hold_deletes = std::make_unique<RowBuffer>(
-      db, 1, 1, rows_sql("DELETE FROM holds WHERE payment_id = ", "?", ""));
   return prepare("BEGIN IMMEDIATE", &begin) && prepare("COMMIT", &commit) &&
          prepare("ROLLBACK", &rollback) &&
          prepare(
@@ -608,6 +600,10 @@ bool Store::Impl::prepare_all() {
          prepare(
              "UPDATE accounts SET balance_minor = ?2, held_minor = ?3 WHERE id = ?1",
              &update_account) &&
+         // One statement per closed hold: a multi-row `IN (?, ...)` list
+         // makes SQLite build a temporary index of it first, which cost
+         // more than it saved.
+         prepare("DELETE FROM holds WHERE payment_id = ?1", &delete_hold) &&
          prepare(
              "SELECT kind, debit_account, credit_account, currency, amount_minor "
              "FROM ledger_entries WHERE payment_id = ?1 LIMIT 1",
@@ -1128,30 +1124,20 @@ bool Store::Impl::flush_ledger() {
   // A hold is written when it opens and deleted when it closes (its ledger
   // entry is the record); one opened and closed in this transaction is
   // never written.
-  std::vector<const std::string*> closing;
   for (HoldNode* node : dirty_holds) {
     const Hold& h = node->second;
     const bool open = h.status == HoldStatus::held;
     if (h.stored == open) continue;  // an open hold changes no column after it is written
     if (h.stored) {
-      hold_deletes->add_row(node->first);
-      closing.push_back(&node->first);
+      sqlite3_stmt* s = delete_hold;
+      bind_text(s, 1, node->first);
+      if (!run(s, "delete hold")) return false;
+      if (sqlite3_changes(db) != 1)
+        return fail_with("ledger cache out of sync: no row for hold " + node->first);
       continue;
     }
     hold_rows->add_row(node->first, h.account, h.settlement_account, h.currency, h.amount_minor,
                        h.updated_ms);
-  }
-  int64_t deleted = 0;
-  if (!flush_rows(*hold_deletes, "delete hold", &deleted)) return false;
-  if (deleted != static_cast<int64_t>(closing.size())) {
-    // Rare (a row removed behind the journal's back): name the candidates.
-    std::string ids;
-    for (size_t i = 0; i < closing.size() && i < 10; ++i) ids += (i ? ", " : "") + *closing[i];
-    if (closing.size() > 10) ids += ", ...";
-    return fail_with("ledger cache out of sync: no row for hold " +
-                     (closing.size() == 1 ? ids
-                                          : "(" + std::to_string(closing.size() - deleted) +
-                                                " of " + ids + ")"));
   }
   return flush_rows(*hold_rows, "write hold") && flush_rows(*ledger_rows, "insert ledger entry");
 }
