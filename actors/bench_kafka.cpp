@@ -278,6 +278,7 @@ bool all_committed(const CommandConsumer& c, const std::map<int32_t, int64_t>& e
 Result<Intake> run_intake(const BenchKafkaOptions& o, const std::string& dir, const std::string& bootstrap,
                           const std::map<int32_t, int64_t>& end) {
   EngineConfig cfg;
+  cfg.max_active_per_shard = o.max_active_per_shard;
   cfg.store.path = dir + "/engine.db";
   cfg.store.synchronous = o.sync == "normal" ? sagas::Synchronous::normal : sagas::Synchronous::full;
   // cfg.rails empty: every rail is the in-process simulated rail (instant, no failures).
@@ -417,7 +418,7 @@ int run_bench_kafka(const BenchKafkaOptions& o) {
     return 2;
   }
   std::cerr << "bench kafka: engine (synchronous=" << sync_name << ", relay " << (o.relay ? "on" : "off")
-            << ") and CommandConsumer\n";
+            << ", admission cap " << o.max_active_per_shard << " per shard) and CommandConsumer\n";
   auto intake = run_intake(o, dir, kafka->bootstrap(), produced->end);
   kafka.reset();
   if (!intake) {
@@ -437,6 +438,7 @@ int run_bench_kafka(const BenchKafkaOptions& o) {
     j["commands"] = o.commands;
     j["sync"] = o.sync;
     j["relay"] = o.relay;
+    j["max_active_per_shard"] = o.max_active_per_shard;
     j["partitions"] = ko.command_partitions;
     j["load_average_before"] = load_before;
     j["load_average_after"] = load_after;
@@ -466,9 +468,10 @@ int run_bench_kafka(const BenchKafkaOptions& o) {
     std::cout << j.dump() << std::endl;
   } else {
     std::printf("bench kafka: %llu payment.initiate commands on %s (%d partitions, embedded broker), "
-                "synchronous=%s, relay %s\n",
+                "synchronous=%s, relay %s, admission cap %llu per shard\n",
                 static_cast<unsigned long long>(o.commands), kCommandsTopic, ko.command_partitions,
-                sync_name.c_str(), o.relay ? "on" : "off");
+                sync_name.c_str(), o.relay ? "on" : "off",
+                static_cast<unsigned long long>(o.max_active_per_shard));
     std::printf("load average before %s, after %s\n\n", load_before.c_str(), load_after.c_str());
     std::printf("%-46s %12s %9s %9s %12s %8s  %s\n", "run", "per s", "join s", "seconds", "per s total", "ratio",
                 "target");

@@ -37,6 +37,9 @@ struct BenchKafkaOptions {
   uint64_t commands = 50'000;
   std::string sync = "full";
   bool relay = false;  // also run the outbox relay (events to payments.events) during intake
+  // The engine's admission cap per shard (4 shards); a small one shows
+  // intake under pressure (overloaded answers, paused partitions).
+  uint64_t max_active_per_shard = 10'000;
   bool json = false;
 };
 

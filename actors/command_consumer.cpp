@@ -12,6 +12,7 @@
 #include "actors/command_consumer.hpp"
 
 #include <librdkafka/rdkafka.h>
+#include <simdjson.h>
 #include <pthread.h>
 #include <strings.h>
 
@@ -29,6 +30,7 @@
 #include <utility>
 
 #include "actors/engine.hpp"
+#include "actors/fast_command.hpp"
 #include "sagas/money.hpp"
 #include "sagas/payment_saga.hpp"
 #include "sagas/rng.hpp"
@@ -119,12 +121,17 @@ struct Inbox {
   std::condition_variable cv;
   std::vector<std::pair<uint64_t, InitiateReply>> replies;
 
+  // Wakes the poll thread only when the inbox was empty: a waiting poll
+  // thread saw it empty (cv predicate), and it takes everything there when
+  // it wakes. A wake per reply cost a futex call and a context switch each.
   void push(uint64_t token, const InitiateReply& r) {
+    bool was_empty;
     {
       std::lock_guard<std::mutex> lock(mu);
+      was_empty = replies.empty();
       replies.emplace_back(token, r);
     }
-    cv.notify_one();
+    if (was_empty) cv.notify_one();
   }
 };
 
@@ -261,8 +268,29 @@ std::optional<Rejection> normalise_amount(nlohmann::json& payload) {
   return std::nullopt;
 }
 
+// The common case read fast (actors/fast_command.hpp): a well-formed
+// payment.initiate that passes every check the full path below makes.
+// False: take the full path, which accepts nothing this refused and says
+// precisely what is wrong.
+bool accept_fast(Command& c, simdjson::dom::parser& parser) {
+  auto f = parse_initiate_fast(parser, c.value, c.value.capacity());
+  if (!f) return false;
+  if (f->id.empty() || f->id.size() > kMaxCommandIdChars || !printable_ascii(f->id)) return false;
+  if (f->tenant.empty()) return false;
+  if (!f->payload_tenant.empty() && f->payload_tenant != f->tenant) return false;
+  if (validate(f->instruction)) return false;
+  c.kind = Kind::initiate;
+  c.id = std::move(f->id);
+  c.tenant = std::move(f->tenant);
+  c.instruction = std::move(f->instruction);
+  c.claim.key = "kafka:" + c.id;
+  c.claim.request_hash = "fnv1a64:" + hex64(fnv1a(sagas::instruction_to_json(c.instruction)));
+  return true;
+}
+
 // Parses and validates a command; fills `c` or says why it is rejected.
-std::optional<Rejection> parse_command(Command& c, const ConsumerConfig& cfg) {
+std::optional<Rejection> parse_command(Command& c, const ConsumerConfig& cfg,
+                                       simdjson::dom::parser& fast) {
   if (c.value.size() > cfg.max_command_bytes)
     return Rejection{"malformed",
                      "command is " + std::to_string(c.value.size()) +
@@ -271,6 +299,7 @@ std::optional<Rejection> parse_command(Command& c, const ConsumerConfig& cfg) {
   if (json_depth(c.value, cfg.max_json_depth) > cfg.max_json_depth)
     return Rejection{"malformed", "JSON nested deeper than " + std::to_string(cfg.max_json_depth),
                      "", "FF01"};
+  if (accept_fast(c, fast)) return std::nullopt;
   nlohmann::json env;
   try {
     env = nlohmann::json::parse(c.value);
@@ -366,6 +395,7 @@ struct CommandConsumer::Impl {
   ConsumerStats stats;
   RateLimitedLog log;
   std::shared_ptr<Inbox> inbox = std::make_shared<Inbox>();
+  simdjson::dom::parser fast_parser;  // the poll thread's
 
   rd_kafka_t* consumer = nullptr;
   rd_kafka_t* dlq = nullptr;
@@ -376,6 +406,11 @@ struct CommandConsumer::Impl {
   std::map<int32_t, PartitionState> parts;
   std::unordered_map<uint64_t, Command> pending;  // token -> command
   std::multimap<int64_t, uint64_t> retries;       // due (steady ms) -> token
+  // Initiates answered overloaded, oldest first: sent again as soon as the
+  // engine has room (Engine::admission_room), not after a growing backoff,
+  // so that intake under pressure runs at the rate sagas finish.
+  std::deque<uint64_t> awaiting_room;
+  int64_t parked_since_ms = 0;  // when awaiting_room last became non-empty
   uint64_t next_token = 1;
   uint64_t next_generation = 1;
   size_t overloaded_waiting = 0;  // commands whose latest answer was overloaded
@@ -597,8 +632,8 @@ struct CommandConsumer::Impl {
       case InitiateReply::Status::overloaded:
         stats.overloaded.fetch_add(1, std::memory_order_relaxed);
         set_overloaded(c, true);
-        pause_for_pressure();
-        retry_later(token, backoff_ms(c.retries++));
+        if (awaiting_room.empty()) parked_since_ms = now_ms();
+        awaiting_room.push_back(token);
         return;
       case InitiateReply::Status::failed:
         set_overloaded(c, false);
@@ -737,7 +772,10 @@ struct CommandConsumer::Impl {
     c.offset = m->offset;
     c.generation = p.generation;
     if (m->key) c.key = std::string(static_cast<const char*>(m->key), m->key_len);
-    if (m->payload) c.value.assign(static_cast<const char*>(m->payload), m->len);
+    if (m->payload) {
+      c.value.reserve(padded_capacity(m->len));  // read in place by parse_initiate_fast
+      c.value.assign(static_cast<const char*>(m->payload), m->len);
+    }
     rd_kafka_headers_t* hdrs = nullptr;
     if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
       const char* name;
@@ -755,7 +793,7 @@ struct CommandConsumer::Impl {
     }
     stats.in_flight.store(pending.size(), std::memory_order_relaxed);
 
-    if (auto why = parse_command(c, cfg)) {
+    if (auto why = parse_command(c, cfg, fast_parser)) {
       send_to_dlq(token, std::move(*why));
       return;
     }
@@ -781,6 +819,21 @@ struct CommandConsumer::Impl {
       } else {
         start_command(token);
       }
+    }
+  }
+
+  // Sends parked initiates again while the engine has room (counted down
+  // locally: the engine's count moves only as its shards admit them).
+  void admit_parked() {
+    if (awaiting_room.empty()) return;
+    uint64_t room = engine.admission_room();
+    while (room > 0 && !awaiting_room.empty()) {
+      uint64_t token = awaiting_room.front();
+      awaiting_room.pop_front();
+      auto it = pending.find(token);
+      if (it == pending.end() || it->second.stage == Stage::dlq) continue;  // revoked meanwhile
+      --room;
+      dispatch_initiate(token, it->second);
     }
   }
 
@@ -899,6 +952,7 @@ struct CommandConsumer::Impl {
   int64_t wait_ms() const {
     int64_t w = cfg.poll_timeout_ms;
     if (dlq_outstanding > 0) w = std::min<int64_t>(w, 2);
+    if (!awaiting_room.empty()) w = std::min<int64_t>(w, 1);  // room is polled, not signalled
     if (!retries.empty()) w = std::min(w, std::max<int64_t>(0, retries.begin()->first - now_ms()));
     return w;
   }
@@ -911,12 +965,19 @@ struct CommandConsumer::Impl {
 
   void turn(bool reading) {
     drain_inbox();
+    admit_parked();
+    // Pressure that lasts: pause the partitions, so that the broker holds the
+    // commands (and lag shows them). A brief one only stops reading: a paused
+    // partition resumes fetching only after hundreds of milliseconds.
+    if (!awaiting_room.empty() && now_ms() - parked_since_ms >= cfg.pause_after_ms)
+      pause_for_pressure();
     run_due_retries();
     rd_kafka_poll(dlq, 0);
     maybe_resume();
     if (reading) {
       size_t n = 0;
-      while (n < kReadBurst && pending.size() < cfg.max_in_flight) {
+      // Nothing new is read while initiates wait for room.
+      while (n < kReadBurst && pending.size() < cfg.max_in_flight && awaiting_room.empty()) {
         bool has_replies;
         {
           std::lock_guard<std::mutex> lock(inbox->mu);
@@ -933,7 +994,7 @@ struct CommandConsumer::Impl {
         }
         rd_kafka_message_destroy(m);
       }
-      if (pending.size() >= cfg.max_in_flight) wait_inbox(wait_ms());
+      if (pending.size() >= cfg.max_in_flight || !awaiting_room.empty()) wait_inbox(wait_ms());
     } else {
       // Draining: serve callbacks, read nothing (a message read now is not
       // processed and stays uncommitted, so it is read again later).

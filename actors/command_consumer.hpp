@@ -50,9 +50,11 @@
 //      conflict            the command id was used before with another instruction
 //      not_found           cancel: no such payment for this tenant
 //      engine_failed       the journal kept failing after `failed_attempts` tries
-//  - Admission control (`overloaded`): every assigned partition is paused,
-//    the refused commands are retried with exponential backoff, and the
-//    partitions resume once no refused command is left (pressure dropped).
+//  - Admission control (`overloaded`): the refused commands wait, oldest
+//    first, and are sent again as soon as the engine has room (so intake
+//    under pressure runs at the rate sagas finish); nothing new is read
+//    meanwhile. Pressure lasting `pause_after_ms` pauses every assigned
+//    partition, which resume once no refused command is left.
 //  - Bounded: at most `max_in_flight` commands read and not yet complete;
 //    a cancel that comes back too_late or already_final is complete (the
 //    answer is counted, not dead-lettered: the payment's events tell how it
@@ -90,7 +92,11 @@ struct ConsumerConfig {
   int64_t poll_timeout_ms = 50;           // one wait of the poll loop
   int64_t commit_interval_ms = 100;       // how often completed offsets are committed
   int64_t stats_interval_ms = 200;        // how often lag is recomputed
-  int64_t backoff_initial_ms = 10;        // retry of overloaded / failed commands
+  int64_t backoff_initial_ms = 10;        // retry of failed commands
+  // Initiates answered overloaded are sent again as the engine has room;
+  // reading stops meanwhile, and the partitions are paused once that lasts
+  // this long.
+  int64_t pause_after_ms = 100;
   int64_t backoff_max_ms = 1'000;
   uint32_t failed_attempts = 5;        // journal failures before a command is dead-lettered
   int64_t cancel_timeout_ms = 10'000;  // one Engine::cancel

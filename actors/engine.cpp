@@ -146,6 +146,7 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
     sc.max_restarts = e->config_.max_restarts;
     sc.restart_window_ms = e->config_.restart_window_ms;
     sc.on_done = e->config_.on_done;
+    sc.active_total = &e->active_total_;
     e->shards_.push_back(spawn_supervisor(*e->system_, &e->shard_deps_[i], std::move(sc)));
     // Before any payment actor exists (recovery starts below).
     e->tickers_.push_back(spawn_shard_ticker(*e->system_, e->timers_[i].get(), &e->clock_,
@@ -197,6 +198,12 @@ Engine::~Engine() {
 }
 
 caf::actor_system& Engine::system() { return *system_; }
+
+uint64_t Engine::admission_room() const {
+  const auto cap = static_cast<int64_t>(config_.max_active_per_shard * shards_.size());
+  const int64_t active = active_total_.load(std::memory_order_relaxed);
+  return active >= cap ? 0 : static_cast<uint64_t>(cap - active);
+}
 
 void Engine::sample_metrics(Metrics& m) {
   if (stopping_) return;

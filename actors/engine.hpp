@@ -100,6 +100,10 @@ class Engine {
   // database is in memory (a second connection cannot see it).
   sagas::JournalReader* reader() const { return reader_.get(); }
 
+  // How many more sagas admission control would take now, summed over the
+  // shards (a shard at its own cap still refuses: the hash decides the shard).
+  uint64_t admission_room() const;
+
   bool recovered() const { return recovered_.load(); }
   bool wait_recovered(std::chrono::milliseconds timeout);
   uint64_t recovered_count() const { return recovered_count_.load(); }
@@ -142,7 +146,8 @@ class Engine {
   std::atomic<bool> recovered_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> recovered_count_{0};
-  std::atomic<int64_t> async_in_flight_{0};  // initiate_async / cancel_async sent, not yet answered
+  std::atomic<int64_t> async_in_flight_{0};
+  std::atomic<int64_t> active_total_{0};  // active sagas, all shards (SupervisorConfig::active_total)  // initiate_async / cancel_async sent, not yet answered
   std::thread recovery_thread_;
 };
 

@@ -279,6 +279,9 @@ int main(int argc, char** argv) {
   bench_kafka->add_option("--relay", kafka_bench_relay, "on: the outbox relay runs during intake, as in serve")
       ->check(CLI::IsMember({"on", "off"}))
       ->each([&](const std::string& v) { kafka_bench_opts.relay = v == "on"; });
+  bench_kafka->add_option("--max-active", kafka_bench_opts.max_active_per_shard,
+                          "the engine's admission cap per shard (4 shards)")
+      ->check(CLI::PositiveNumber);
   bench_kafka->add_flag("--json", kafka_bench_opts.json, "one JSON line on stdout instead of the table");
 
   clearing::RailsimOptions sim_opts;

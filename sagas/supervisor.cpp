@@ -35,15 +35,25 @@ struct SupervisorState {
   std::unordered_map<caf::actor_addr, std::string> ids;    // actor -> payment id (until it is down)
   std::unordered_map<std::string, std::deque<int64_t>> restarts;
   ShardStats stats;
+  int64_t published_active = 0;  // this shard's part of config.active_total
 };
 
 using Supervisor = caf::stateful_actor<SupervisorState>;
+
+// Tells the engine-wide count how `active` changed.
+void publish_active(SupervisorState& st) {
+  const auto n = static_cast<int64_t>(st.active.size());
+  if (st.config.active_total && n != st.published_active)
+    st.config.active_total->fetch_add(n - st.published_active, std::memory_order_relaxed);
+  st.published_active = n;
+}
 
 caf::actor spawn_child(Supervisor* self, const std::string& id, SpawnMode mode) {
   auto& st = self->state;
   caf::actor a = spawn_payment_actor(self, st.deps, id, mode);
   self->monitor(a);
   st.active[id] = a;
+  publish_active(st);
   st.ids[a.address()] = id;
   ++st.stats.spawned;
   return a;
@@ -100,6 +110,7 @@ void forget(Supervisor* self, const std::string& id, const caf::actor_addr& send
   auto& st = self->state;
   auto it = st.active.find(id);
   if (it != st.active.end() && it->second.address() == sender) st.active.erase(it);
+  publish_active(st);
   st.ids.erase(sender);
 }
 
@@ -258,6 +269,7 @@ caf::behavior supervisor(Supervisor* self, const ShardDeps* deps, SupervisorConf
         if (it == st.active.end() || it->second.address() != sender) return;
         caf::actor a = it->second;
         st.active.erase(it);
+        publish_active(st);
         Passivating pass;
         pass.actor = sender;
         pass.wake_at_ms = wake_at_ms;

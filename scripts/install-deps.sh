@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libcaf-dev librdkafka-dev libsqlite3-dev sqlite3 prometheus-cpp-dev
   libboost-dev libboost-test-dev
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libxml2-dev libjemalloc-dev
+  libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev libspdlog-dev libxml2-dev libjemalloc-dev
   kcat curl wrk prometheus nginx-light
 )
 

@@ -3,6 +3,9 @@
 // over TCP on 127.0.0.1 (EmbeddedKafka), and kcat as the outside producer
 // and consumer.
 //
+//  - fast_reading_matches_the_full_path: the simdjson reading of a common
+//    initiate gives the id, tenant and instruction the full (nlohmann)
+//    path gives, and leaves every unusual text to the full path.
 //  - mixed_commands_exactly_once: kcat produces 10,000 commands (2,500
 //    under the sanitizers): valid initiates, exact duplicates, conflicting
 //    re-uses of an id, malformed JSON, unknown types and versions, missing
@@ -58,6 +61,7 @@
 
 #include "actors/command_consumer.hpp"
 #include "actors/engine.hpp"
+#include "actors/fast_command.hpp"
 #include "actors/kafka.hpp"
 #include "actors/kafka_embedded.hpp"
 #include "actors/outbox_relay.hpp"
@@ -485,6 +489,122 @@ void report(const std::string& line) {
 }  // namespace
 
 // ---------------------------------------------------------------------------
+
+// The fast reading of a command (actors/fast_command.hpp) against the full
+// one: whatever it accepts, nlohmann reads as the same initiate; whatever is
+// unusual it leaves to the full path. No broker needed.
+std::optional<FastInitiate> fast(const std::string& text) {
+  static simdjson::dom::parser parser;
+  std::string padded;
+  padded.reserve(padded_capacity(text.size()));
+  padded.assign(text);
+  return parse_initiate_fast(parser, padded, padded.capacity());
+}
+
+// What the full path reads from a command it accepts (its envelope checks,
+// the payload tenant defaulted, instruction_from_json).
+PaymentInstruction full(const std::string& text, std::string& id, std::string& tenant) {
+  json env = json::parse(text);
+  id = env.at("id").get<std::string>();
+  tenant = env.at("tenant").get<std::string>();
+  json payload = env.at("payload");
+  if (!payload.contains("tenant") || payload["tenant"].is_null() || payload["tenant"] == "")
+    payload["tenant"] = tenant;
+  auto p = instruction_from_json(payload);
+  BOOST_REQUIRE(p.ok());
+  return p.value();
+}
+
+void check_same(const std::string& text) {
+  BOOST_TEST_CONTEXT(text) {
+    auto f = fast(text);
+    BOOST_REQUIRE(f.has_value());
+    std::string id, tenant;
+    PaymentInstruction expected = full(text, id, tenant);
+    BOOST_TEST(f->id == id);
+    BOOST_TEST(f->tenant == tenant);
+    BOOST_TEST(instruction_to_json(f->instruction) == instruction_to_json(expected));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(fast_reading_matches_the_full_path) {
+  const json base = instruction("bank1", 7);
+  check_same(initiate("c-1", "bank1", base));
+  // Key order, whitespace, escapes and non-ASCII text read the same.
+  json reordered = json::object();
+  for (auto it = base.rbegin(); it != base.rend(); ++it) reordered[it.key()] = it.value();
+  check_same(initiate("c-2", "bank1", reordered));
+  check_same("\n { \"payload\" : " + base.dump(2) +
+             " , \"tenant\":\"bank1\",\"id\":\"c-3\",\"version\":1,\"type\":\"payment.initiate\"}  \n");
+  json escaped = base;
+  escaped["remittance"] = "inv \"42\"\\\t\u00e9\u4e2d";
+  escaped["debtor"]["name"] = "Th\u00e9o \\u0041";
+  check_same(initiate("c-4", "bank1", escaped));
+  check_same(R"({"type":"payment.initiate","version":1,"id":"c-5","tenant":"bank1","payload":)" +
+             json(base).dump().replace(json(base).dump().find("\"currency\""), 10, "\"curr\\u0065ncy\"") + "}");
+  // Every party field and the requested rail.
+  json every = base;
+  for (const char* party : {"debtor", "creditor"}) {
+    every[party]["name"] = std::string(party) + " name";
+    every[party]["account_number"] = std::string(party) + "-acc";
+    every[party]["branch_code"] = std::string(party) + "-branch";
+    every[party]["iban"] = std::string(party) + "-iban";
+    every[party]["bic"] = std::string(party) + "-bic";
+    every[party]["proxy"] = std::string(party) + "-proxy";
+  }
+  every["requested_rail"] = "SWIFT";
+  check_same(initiate("c-7", "bank1", every));
+  // Optional fields absent, an empty payload tenant, each urgency.
+  json lean = base;
+  lean.erase("remittance");
+  lean.erase("tenant");
+  check_same(initiate("c-6", "bank1", lean));
+  for (const char* u : {"normal", "urgent", "instant", "no-such-urgency"}) {
+    json v = base;
+    v["urgency"] = u;
+    v["tenant"] = "";
+    check_same(initiate(std::string("c-u-") + u, "bank1", v));
+  }
+
+  // Left to the full path: it decides, with its precise errors.
+  const std::string good = initiate("c-9", "bank1", base);
+  std::vector<std::string> others = {
+      initiate("c-9", "bank1", base) + "x",                                // text after the object
+      good.substr(0, good.size() - 1),                                     // cut short
+      envelope("payment.cancel", 1, "c-9", "bank1", json{{"payment_id", "p"}}),
+      envelope("payment.initiate", 2, "c-9", "bank1", base),               // version
+      envelope("payment.initiate", 1.0, "c-9", "bank1", base),             // version a float
+      envelope("payment.initiate", "1", "c-9", "bank1", base),             // version a string
+      R"({"type":"payment.initiate","version":1,"id":"a","id":"b","tenant":"bank1","payload":)" +
+          base.dump() + "}",                                               // a key twice
+      R"({"type":"payment.initiate","version":1,"id":"c","tenant":"bank1","extra":[1,2],"payload":)" +
+          base.dump() + "}",                                               // an unknown key
+      R"({"type":"payment.initiate","version":1,"id":"c","tenant":"bank1","payload":)" + base.dump() +
+          ",}",                                                            // trailing comma
+      R"({"type":"payment.initiate","version":1,"id":null,"tenant":"bank1","payload":)" + base.dump() + "}",
+      "[1,2,3]", "", "nul", "{}",
+  };
+  auto with = [&](const std::function<void(json&)>& change) {
+    json p = base;
+    change(p);
+    return initiate("c-9", "bank1", p);
+  };
+  others.push_back(with([](json& p) { p["amount_minor"] = 100.5; }));
+  others.push_back(with([](json& p) { p["amount_minor"] = 1e2; }));
+  others.push_back(with([](json& p) { p["amount_minor"] = "100"; }));
+  others.push_back(with([](json& p) { p["amount_minor"] = 18446744073709551615ull; }));
+  others.push_back(with([](json& p) { p.erase("amount_minor"); p["amount"] = "100.25"; }));
+  others.push_back(with([](json& p) { p.erase("amount_minor"); }));
+  others.push_back(with([](json& p) { p["currency"] = nullptr; }));
+  others.push_back(with([](json& p) { p["remittance"] = 5; }));
+  others.push_back(with([](json& p) { p["debtor"] = "someone"; }));
+  others.push_back(with([](json& p) { p["debtor"]["nickname"] = "x"; }));
+  others.push_back(with([](json& p) { p["creditor"]["bic"] = json::array(); }));
+  others.push_back(with([](json& p) { p["tenant"] = 3; }));
+  for (const std::string& text : others) {
+    BOOST_TEST_CONTEXT(text) { BOOST_TEST(!fast(text).has_value()); }
+  }
+}
 
 BOOST_AUTO_TEST_CASE(properties_and_settings) {
   auto p = parse_property("security.protocol=SASL_SSL");
