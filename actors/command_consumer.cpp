@@ -30,7 +30,7 @@
 #include <utility>
 
 #include "actors/engine.hpp"
-#include "actors/fast_command.hpp"
+#include "actors/fast_json.hpp"
 #include "sagas/money.hpp"
 #include "sagas/payment_saga.hpp"
 #include "sagas/rng.hpp"
@@ -268,7 +268,7 @@ std::optional<Rejection> normalise_amount(nlohmann::json& payload) {
   return std::nullopt;
 }
 
-// The common case read fast (actors/fast_command.hpp): a well-formed
+// The common case read fast (actors/fast_json.hpp): a well-formed
 // payment.initiate that passes every check the full path below makes.
 // False: take the full path, which accepts nothing this refused and says
 // precisely what is wrong.

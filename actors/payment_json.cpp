@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "actors/fast_json.hpp"
 #include "sagas/payment_saga.hpp"
 #include "sagas/validation.hpp"
 
@@ -288,6 +289,16 @@ ParsedPayment parse_payment_request(std::string_view body, const std::string& te
   if (body.empty()) {
     out.problem = problem(ProblemKind::malformed_json, "the request body is empty");
     return out;
+  }
+  // The common body, read fast (actors/fast_json.hpp); anything unusual,
+  // and any body breaking a rule, is read below, which says what is wrong.
+  if (limits.max_depth >= 2) {
+    if (auto fast = parse_payment_body_fast(body, tenant, limits.max_field_bytes);
+        fast && !validate(*fast)) {
+      out.instruction = std::move(*fast);
+      out.request_hash = sha256_hex(sagas::instruction_to_json(out.instruction));
+      return out;
+    }
   }
   {
     Precheck check(limits.max_depth);

@@ -31,6 +31,7 @@
 #include <tuple>
 
 #include "actors/engine.hpp"
+#include "actors/fast_json.hpp"
 #include "actors/http_gateway.hpp"
 #include "actors/payment_json.hpp"
 #include "actors/problem.hpp"
@@ -669,6 +670,55 @@ std::string id_of(const HttpResult& r) {
 }  // namespace
 
 // ===================================================================== //
+
+// parse_payment_request reads a common body fast (actors/fast_json.hpp) and
+// anything unusual with its full reader. A \u escape sends a body to the full
+// reader; the same body either way must give the same payment and hash.
+BOOST_AUTO_TEST_CASE(fast_and_full_body_readings_agree) {
+  const gateway::BodyLimits limits;
+  std::vector<json> bodies = {valid_body("FF-1"), usd_body("FF-2")};
+  json every = usd_body("FF-3");
+  every["urgency"] = "urgent";
+  every["requested_rail"] = "SWIFT";
+  every["remittance"] = "inv \"42\" \\ / caf\u00e9";
+  every["creditor"]["name"] = "M\u00fcller \"und\" S\u00f6hne";
+  bodies.push_back(every);
+  for (const char* u : {"normal", "instant", ""}) {
+    json b = valid_body(std::string("FF-u-") + u);
+    b["urgency"] = u;
+    bodies.push_back(b);
+  }
+  for (const json& body : bodies) {
+    const std::string text = body.dump(1);
+    const std::string currency = body["currency"].get<std::string>();
+    std::string forced = text;
+    const std::string quoted = "\"" + currency + "\"";
+    char escape[8];
+    std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(currency[0]));
+    forced.replace(forced.find(quoted), quoted.size(), "\"" + std::string(escape) + currency.substr(1) + "\"");
+    BOOST_TEST_CONTEXT(text << "\n" << forced) {
+      BOOST_TEST(!gateway::parse_payment_body_fast(forced, "bank1", limits.max_field_bytes));
+      BOOST_TEST(gateway::parse_payment_body_fast(text, "bank1", limits.max_field_bytes).has_value());
+      auto fast = gateway::parse_payment_request(text, "bank1", limits);
+      auto full = gateway::parse_payment_request(forced, "bank1", limits);
+      BOOST_REQUIRE_MESSAGE(!fast.problem, fast.problem->detail);
+      BOOST_REQUIRE_MESSAGE(!full.problem, full.problem->detail);
+      BOOST_TEST(sagas::instruction_to_json(fast.instruction) ==
+                 sagas::instruction_to_json(full.instruction));
+      BOOST_TEST(fast.request_hash == full.request_hash);
+    }
+  }
+  // A body breaking a rule is never taken by the fast reader.
+  json bad = valid_body("FF-9");
+  bad["urgency"] = "soon";
+  BOOST_TEST(!gateway::parse_payment_body_fast(bad.dump(), "bank1", limits.max_field_bytes));
+  bad = valid_body("FF-9");
+  bad["tenant"] = "bank1";
+  BOOST_TEST(!gateway::parse_payment_body_fast(bad.dump(), "bank1", limits.max_field_bytes));
+  bad = valid_body("FF-9");
+  bad["remittance"] = std::string(limits.max_field_bytes + 1, 'x');
+  BOOST_TEST(!gateway::parse_payment_body_fast(bad.dump(), "bank1", limits.max_field_bytes));
+}
 
 BOOST_AUTO_TEST_CASE(sha256_known_answers) {
   BOOST_CHECK_EQUAL(gateway::sha256_hex(""),

@@ -61,7 +61,7 @@
 
 #include "actors/command_consumer.hpp"
 #include "actors/engine.hpp"
-#include "actors/fast_command.hpp"
+#include "actors/fast_json.hpp"
 #include "actors/kafka.hpp"
 #include "actors/kafka_embedded.hpp"
 #include "actors/outbox_relay.hpp"
@@ -490,7 +490,7 @@ void report(const std::string& line) {
 
 // ---------------------------------------------------------------------------
 
-// The fast reading of a command (actors/fast_command.hpp) against the full
+// The fast reading of a command (actors/fast_json.hpp) against the full
 // one: whatever it accepts, nlohmann reads as the same initiate; whatever is
 // unusual it leaves to the full path. No broker needed.
 std::optional<FastInitiate> fast(const std::string& text) {
@@ -540,8 +540,6 @@ BOOST_AUTO_TEST_CASE(fast_reading_matches_the_full_path) {
   escaped["remittance"] = "inv \"42\"\\\t\u00e9\u4e2d";
   escaped["debtor"]["name"] = "Th\u00e9o \\u0041";
   check_same(initiate("c-4", "bank1", escaped));
-  check_same(R"({"type":"payment.initiate","version":1,"id":"c-5","tenant":"bank1","payload":)" +
-             json(base).dump().replace(json(base).dump().find("\"currency\""), 10, "\"curr\\u0065ncy\"") + "}");
   // Every party field and the requested rail.
   json every = base;
   for (const char* party : {"debtor", "creditor"}) {
@@ -583,6 +581,9 @@ BOOST_AUTO_TEST_CASE(fast_reading_matches_the_full_path) {
           ",}",                                                            // trailing comma
       R"({"type":"payment.initiate","version":1,"id":null,"tenant":"bank1","payload":)" + base.dump() + "}",
       "[1,2,3]", "", "nul", "{}",
+      // A \u escape: the full reader's own decoding decides (surrogates).
+      R"({"type":"payment.initiate","version":1,"id":"c\u0041","tenant":"bank1","payload":)" +
+          base.dump() + "}",
   };
   auto with = [&](const std::function<void(json&)>& change) {
     json p = base;
