@@ -133,6 +133,7 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   }
   const size_t shards = std::max<size_t>(1, e->config_.shards);
   e->shard_deps_.resize(shards);
+  e->shard_active_ = std::make_unique<std::atomic<int64_t>[]>(shards);
   for (size_t i = 0; i < shards; ++i) {
     e->screeners_.push_back(std::make_unique<Screener>(e->config_.screening));
     e->screener_locks_.push_back(std::make_unique<std::mutex>());
@@ -146,7 +147,7 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
     sc.max_restarts = e->config_.max_restarts;
     sc.restart_window_ms = e->config_.restart_window_ms;
     sc.on_done = e->config_.on_done;
-    sc.active_total = &e->active_total_;
+    sc.active = &e->shard_active_[i];
     e->shards_.push_back(spawn_supervisor(*e->system_, &e->shard_deps_[i], std::move(sc)));
     // Before any payment actor exists (recovery starts below).
     e->tickers_.push_back(spawn_shard_ticker(*e->system_, e->timers_[i].get(), &e->clock_,
@@ -200,9 +201,11 @@ Engine::~Engine() {
 caf::actor_system& Engine::system() { return *system_; }
 
 uint64_t Engine::admission_room() const {
-  const auto cap = static_cast<int64_t>(config_.max_active_per_shard * shards_.size());
-  const int64_t active = active_total_.load(std::memory_order_relaxed);
-  return active >= cap ? 0 : static_cast<uint64_t>(cap - active);
+  const auto cap = static_cast<int64_t>(config_.max_active_per_shard);
+  int64_t fullest = 0;
+  for (size_t i = 0; i < shards_.size(); ++i)
+    fullest = std::max(fullest, shard_active_[i].load(std::memory_order_relaxed));
+  return fullest >= cap ? 0 : static_cast<uint64_t>(cap - fullest) * shards_.size();
 }
 
 void Engine::sample_metrics(Metrics& m) {

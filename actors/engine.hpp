@@ -100,8 +100,9 @@ class Engine {
   // database is in memory (a second connection cannot see it).
   sagas::JournalReader* reader() const { return reader_.get(); }
 
-  // How many more sagas admission control would take now, summed over the
-  // shards (a shard at its own cap still refuses: the hash decides the shard).
+  // How many more new payments admission control would take now: the room
+  // of the fullest shard times the number of shards (the payment id's hash
+  // picks the shard, so more could find theirs full).
   uint64_t admission_room() const;
 
   bool recovered() const { return recovered_.load(); }
@@ -146,8 +147,9 @@ class Engine {
   std::atomic<bool> recovered_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> recovered_count_{0};
-  std::atomic<int64_t> async_in_flight_{0};
-  std::atomic<int64_t> active_total_{0};  // active sagas, all shards (SupervisorConfig::active_total)  // initiate_async / cancel_async sent, not yet answered
+  std::atomic<int64_t> async_in_flight_{0};  // initiate_async / cancel_async sent, not yet answered
+  // Active sagas per shard (SupervisorConfig::active), for admission_room.
+  std::unique_ptr<std::atomic<int64_t>[]> shard_active_;
   std::thread recovery_thread_;
 };
 

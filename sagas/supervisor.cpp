@@ -35,17 +35,14 @@ struct SupervisorState {
   std::unordered_map<caf::actor_addr, std::string> ids;    // actor -> payment id (until it is down)
   std::unordered_map<std::string, std::deque<int64_t>> restarts;
   ShardStats stats;
-  int64_t published_active = 0;  // this shard's part of config.active_total
 };
 
 using Supervisor = caf::stateful_actor<SupervisorState>;
 
-// Tells the engine-wide count how `active` changed.
+// Tells the engine how many sagas are active here.
 void publish_active(SupervisorState& st) {
-  const auto n = static_cast<int64_t>(st.active.size());
-  if (st.config.active_total && n != st.published_active)
-    st.config.active_total->fetch_add(n - st.published_active, std::memory_order_relaxed);
-  st.published_active = n;
+  if (st.config.active)
+    st.config.active->store(static_cast<int64_t>(st.active.size()), std::memory_order_relaxed);
 }
 
 caf::actor spawn_child(Supervisor* self, const std::string& id, SpawnMode mode) {

@@ -39,9 +39,9 @@ struct SupervisorConfig {
   // state here (not for ones found already final on reactivation). Must be
   // thread-safe and quick.
   std::function<void(const PaymentDone&)> on_done;
-  // Active sagas summed over the engine's shards, kept up to date by each
-  // (read by ingress to send no more than admission control can take). May be null.
-  std::atomic<int64_t>* active_total = nullptr;
+  // Kept equal to this shard's active sagas (read by ingress to send no
+  // more than admission control can take). May be null.
+  std::atomic<int64_t>* active = nullptr;
 };
 
 caf::actor spawn_supervisor(caf::actor_system& system, const ShardDeps* deps,
