@@ -410,7 +410,7 @@ struct CommandConsumer::Impl {
   // engine has room (Engine::admission_room), not after a growing backoff,
   // so that intake under pressure runs at the rate sagas finish.
   std::deque<uint64_t> awaiting_room;
-  int64_t parked_since_ms = 0;  // when awaiting_room last became non-empty
+  int64_t no_room_since_ms = 0;  // since then nothing waiting could be sent
   uint64_t next_token = 1;
   uint64_t next_generation = 1;
   size_t overloaded_waiting = 0;  // commands whose latest answer was overloaded
@@ -632,7 +632,7 @@ struct CommandConsumer::Impl {
       case InitiateReply::Status::overloaded:
         stats.overloaded.fetch_add(1, std::memory_order_relaxed);
         set_overloaded(c, true);
-        if (awaiting_room.empty()) parked_since_ms = now_ms();
+        if (awaiting_room.empty()) no_room_since_ms = now_ms();
         awaiting_room.push_back(token);
         return;
       case InitiateReply::Status::failed:
@@ -834,6 +834,7 @@ struct CommandConsumer::Impl {
       if (it == pending.end() || it->second.stage == Stage::dlq) continue;  // revoked meanwhile
       --room;
       dispatch_initiate(token, it->second);
+      no_room_since_ms = now_ms();
     }
   }
 
@@ -966,10 +967,11 @@ struct CommandConsumer::Impl {
   void turn(bool reading) {
     drain_inbox();
     admit_parked();
-    // Pressure that lasts: pause the partitions, so that the broker holds the
-    // commands (and lag shows them). A brief one only stops reading: a paused
-    // partition resumes fetching only after hundreds of milliseconds.
-    if (!awaiting_room.empty() && now_ms() - parked_since_ms >= cfg.pause_after_ms)
+    // No room for a while: pause the partitions, so that the broker holds the
+    // commands (and lag shows them). While the engine admits at its pace,
+    // reading only waits: a paused partition resumes fetching only after
+    // hundreds of milliseconds.
+    if (!awaiting_room.empty() && now_ms() - no_room_since_ms >= cfg.pause_after_ms)
       pause_for_pressure();
     run_due_retries();
     rd_kafka_poll(dlq, 0);

@@ -53,7 +53,7 @@
 //  - Admission control (`overloaded`): the refused commands wait, oldest
 //    first, and are sent again as soon as the engine has room (so intake
 //    under pressure runs at the rate sagas finish); nothing new is read
-//    meanwhile. Pressure lasting `pause_after_ms` pauses every assigned
+//    meanwhile. No room for `pause_after_ms` pauses every assigned
 //    partition, which resume once no refused command is left.
 //  - Bounded: at most `max_in_flight` commands read and not yet complete;
 //    a cancel that comes back too_late or already_final is complete (the
@@ -94,8 +94,8 @@ struct ConsumerConfig {
   int64_t stats_interval_ms = 200;        // how often lag is recomputed
   int64_t backoff_initial_ms = 10;        // retry of failed commands
   // Initiates answered overloaded are sent again as the engine has room;
-  // reading stops meanwhile, and the partitions are paused once that lasts
-  // this long.
+  // reading stops while any waits, and the partitions are paused once the
+  // engine has had no room for this long.
   int64_t pause_after_ms = 100;
   int64_t backoff_max_ms = 1'000;
   uint32_t failed_attempts = 5;        // journal failures before a command is dead-lettered
