@@ -362,6 +362,7 @@ struct WrkResult {
   std::map<unsigned, uint64_t> statuses;
   uint64_t err_connect = 0, err_read = 0, err_write = 0, err_status = 0, err_timeout = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0;
+  bench_format::MachineShare cpu;  // the whole machine while wrk ran
 
   double rate() const { return seconds > 0 ? static_cast<double>(requests) / seconds : 0; }
   double accepted_rate() const { return seconds > 0 ? static_cast<double>(accepted) / seconds : 0; }
@@ -395,11 +396,14 @@ Result<WrkResult> run_wrk(const WrkRun& r) {
                              r.name},
                             out);
   if (!child) return child.error();
+  const bench_format::MachineCpu cpu0 = bench_format::machine_cpu();
   auto status = (*child)->wait_for(std::chrono::seconds(r.seconds + 60));
+  const bench_format::MachineShare cpu = bench_format::machine_share(cpu0, bench_format::machine_cpu());
   if (!status) return Error{"wrk", "wrk did not finish within " + std::to_string(r.seconds + 60) + " s"};
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0)
     return Error{"wrk", "wrk: " + describe_status(*status) + ": " + read_file(out, 4'000)};
   WrkResult w;
+  w.cpu = cpu;
   std::ifstream in(out);
   std::string line;
   bool have_duration = false, have_latency = false;
@@ -496,6 +500,11 @@ json wrk_json(const WrkResult& w) {
   json j = {{"seconds", w.seconds},       {"requests", w.requests}, {"requests_per_s", w.rate()},
             {"p50_ms", w.p50_ms},         {"p90_ms", w.p90_ms},     {"p99_ms", w.p99_ms},
             {"socket_errors", w.socket_errors()}};
+  if (w.cpu.ok) {
+    j["machine_busy_pct"] = w.cpu.busy_pct;
+    j["machine_idle_pct"] = w.cpu.idle_pct;
+    j["machine_steal_pct"] = w.cpu.steal_pct;
+  }
   json st = json::object();
   for (auto [code, n] : w.statuses) st[std::to_string(code)] = n;
   j["statuses"] = st;
@@ -667,6 +676,15 @@ int run_bench_http(const BenchHttpOptions& o) {
                 static_cast<unsigned long long>(ceiling.requests),
                 ceiling.others().empty() ? "none" : ceiling.others().c_str(),
                 static_cast<unsigned long long>(ceiling.socket_errors()));
+    auto cpu_line = [](const char* run, const WrkResult& w) {
+      if (w.cpu.ok)
+        std::printf("machine CPU during %s: %s%% busy, %s%% idle, %s%% stolen by the hypervisor\n", run,
+                    fixed(w.cpu.busy_pct, 1).c_str(), fixed(w.cpu.idle_pct, 1).c_str(),
+                    fixed(w.cpu.steal_pct, 1).c_str());
+    };
+    cpu_line("a (nginx)", ceiling);
+    cpu_line("b (engine)", engine->wrk);
+    if (half) cpu_line("c (half rate)", half->wrk);
     std::fflush(stdout);
   }
   if (!journal_ok) {

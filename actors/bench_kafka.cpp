@@ -262,6 +262,7 @@ struct Intake {
   uint64_t initiated = 0, replayed = 0, dlq = 0, overloaded = 0, pauses = 0, commits = 0;
   int64_t journal_payments = 0;
   uint64_t relay_delivered = 0;  // events on payments.events when intake finished (--relay on)
+  bench_format::MachineShare cpu;  // the whole machine from assignment to done
   std::vector<std::string> log;
 };
 
@@ -328,12 +329,16 @@ Result<Intake> run_intake(const BenchKafkaOptions& o, const std::string& dir, co
   const ConsumerStats& st = consumer->stats();
 
   Intake out;
+  bench_format::MachineCpu cpu0;
   const auto deadline = t0 + kDeadline;
   std::optional<Steady::time_point> assigned;
   bool done = false;
   for (;;) {
     const auto now = Steady::now();
-    if (!assigned && st.assigned_partitions.load() > 0) assigned = now;
+    if (!assigned && st.assigned_partitions.load() > 0) {
+      assigned = now;
+      cpu0 = bench_format::machine_cpu();
+    }
     if (st.initiated.load() + st.replayed.load() + st.dlq.load() >= o.commands && st.in_flight.load() == 0 &&
         all_committed(*consumer, end)) {
       done = true;
@@ -343,6 +348,7 @@ Result<Intake> run_intake(const BenchKafkaOptions& o, const std::string& dir, co
     std::this_thread::sleep_for(kPoll);
   }
   const auto t1 = Steady::now();
+  out.cpu = bench_format::machine_share(cpu0, bench_format::machine_cpu());
   if (relay) out.relay_delivered = relay->stats().delivered.load();
   consumer->stop();
   if (relay) relay->stop();
@@ -461,6 +467,11 @@ int run_bench_kafka(const BenchKafkaOptions& o) {
                    {"commits", intake->commits},
                    {"journal_payments", intake->journal_payments},
                    {"relay_events_delivered", intake->relay_delivered}};
+    if (intake->cpu.ok) {
+      j["engine"]["machine_busy_pct"] = intake->cpu.busy_pct;
+      j["engine"]["machine_idle_pct"] = intake->cpu.idle_pct;
+      j["engine"]["machine_steal_pct"] = intake->cpu.steal_pct;
+    }
     j["ratio"] = ratio;
     j["target_per_s"] = kTargetPerS;
     j["met"] = target_met;
@@ -494,6 +505,11 @@ int run_bench_kafka(const BenchKafkaOptions& o) {
                 static_cast<unsigned long long>(intake->dlq), static_cast<unsigned long long>(intake->overloaded),
                 static_cast<unsigned long long>(intake->pauses), static_cast<unsigned long long>(intake->commits),
                 static_cast<long long>(intake->journal_payments), verified ? "ok" : "MISMATCH");
+    if (intake->cpu.ok)
+      std::printf("machine CPU from the engine's assignment to done: %s%% busy, %s%% idle, %s%% stolen by "
+                  "the hypervisor\n",
+                  fixed(intake->cpu.busy_pct, 1).c_str(), fixed(intake->cpu.idle_pct, 1).c_str(),
+                  fixed(intake->cpu.steal_pct, 1).c_str());
     if (o.relay)
       std::printf("relay: %llu events delivered to %s by the end of intake\n",
                   static_cast<unsigned long long>(intake->relay_delivered), kEventsTopic);

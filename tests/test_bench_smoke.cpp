@@ -89,10 +89,20 @@ BOOST_AUTO_TEST_CASE(bench_http_json) {
   BOOST_TEST(half.at("journal_payments").get<uint64_t>() >= half.at("accepted").get<uint64_t>());
   BOOST_TEST(half.at("p99_ms").get<double>() > 0.0);
   BOOST_TEST(j.at("journal_ok").get<bool>());
+  // Where the machine's CPU went during each wrk run: shares that add up.
+  for (const char* run : {"ceiling", "engine", "half_rate"}) {
+    const json& w = j.at(run);
+    BOOST_TEST_CONTEXT(run) {
+      BOOST_TEST(w.at("machine_busy_pct").get<double>() + w.at("machine_idle_pct").get<double>() +
+                     w.at("machine_steal_pct").get<double>() ==
+                 100.0, boost::test_tools::tolerance(0.01));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bench_kafka_json) {
-  Run r = run("bench kafka --commands 2000 --json", 180);
+  // A small admission cap: refused commands wait for room, none is lost.
+  Run r = run("bench kafka --commands 2000 --max-active 25 --json", 180);
   BOOST_TEST_MESSAGE(r.out);
   BOOST_REQUIRE_EQUAL(r.status, 0);
   BOOST_REQUIRE(r.last.is_object());
@@ -105,4 +115,9 @@ BOOST_AUTO_TEST_CASE(bench_kafka_json) {
   BOOST_TEST(j.at("engine").at("dlq").get<uint64_t>() == 0u);
   BOOST_TEST(j.at("engine").at("commands_per_s").get<double>() > 0.0);
   BOOST_TEST(j.at("verified").get<bool>());
+  BOOST_TEST(j.at("max_active_per_shard").get<uint64_t>() == 25u);
+  const json& e = j.at("engine");
+  BOOST_TEST(e.at("machine_busy_pct").get<double>() + e.at("machine_idle_pct").get<double>() +
+                 e.at("machine_steal_pct").get<double>() ==
+             100.0, boost::test_tools::tolerance(0.01));
 }
