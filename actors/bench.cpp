@@ -417,10 +417,8 @@ int run_bench_sagas(const BenchOptions& o) {
   std::cout << "  peak RSS             " << rss_kb / 1024 << " MiB\n";
   std::cout << "  threads              " << threads << "\n";
   if (cpu.ok)
-    std::cout << "  machine CPU          " << bench_format::fixed(cpu.busy_pct, 1) << "% busy, "
-              << bench_format::fixed(cpu.idle_pct, 1) << "% idle, "
-              << bench_format::fixed(cpu.steal_pct, 1)
-              << "% stolen by the hypervisor (all processes, while timed)\n";
+    std::cout << "  machine CPU          " << bench_format::describe(cpu)
+              << " (all processes, while timed)\n";
   std::cout << "  journal              " << events << " events in " << raw.rows.size()
             << " rows, " << static_cast<uint64_t>(journal_rows_s) << " rows/s ("
             << committed << " records in " << batches << " transactions)\n";
@@ -442,11 +440,7 @@ int run_bench_sagas(const BenchOptions& o) {
     j["p99_ms"] = static_cast<double>(percentile(lat, 0.99)) / 1000.0;
     j["peak_rss_mib"] = rss_kb / 1024;
     j["threads"] = threads;
-    if (cpu.ok) {
-      j["machine_busy_pct"] = cpu.busy_pct;
-      j["machine_idle_pct"] = cpu.idle_pct;
-      j["machine_steal_pct"] = cpu.steal_pct;
-    }
+    bench_format::put_machine_share(j, cpu);
     j["events"] = events;
     j["journal_rows"] = raw.rows.size();
     j["journal_transactions"] = batches;

@@ -78,4 +78,20 @@ inline MachineShare machine_share(const MachineCpu& a, const MachineCpu& b) {
   return s;
 }
 
+// "78.0% busy, 22.0% idle, 0.0% stolen by the hypervisor"
+inline std::string describe(const MachineShare& s) {
+  return fixed(s.busy_pct, 1) + "% busy, " + fixed(s.idle_pct, 1) + "% idle, " + fixed(s.steal_pct, 1) +
+         "% stolen by the hypervisor";
+}
+
+// The shares as the JSON members machine_busy_pct, machine_idle_pct and
+// machine_steal_pct of `j` (none when they could not be read).
+template <class Json>
+void put_machine_share(Json& j, const MachineShare& s) {
+  if (!s.ok) return;
+  j["machine_busy_pct"] = s.busy_pct;
+  j["machine_idle_pct"] = s.idle_pct;
+  j["machine_steal_pct"] = s.steal_pct;
+}
+
 }  // namespace payengine::bench_format

@@ -500,11 +500,7 @@ json wrk_json(const WrkResult& w) {
   json j = {{"seconds", w.seconds},       {"requests", w.requests}, {"requests_per_s", w.rate()},
             {"p50_ms", w.p50_ms},         {"p90_ms", w.p90_ms},     {"p99_ms", w.p99_ms},
             {"socket_errors", w.socket_errors()}};
-  if (w.cpu.ok) {
-    j["machine_busy_pct"] = w.cpu.busy_pct;
-    j["machine_idle_pct"] = w.cpu.idle_pct;
-    j["machine_steal_pct"] = w.cpu.steal_pct;
-  }
+  bench_format::put_machine_share(j, w.cpu);
   json st = json::object();
   for (auto [code, n] : w.statuses) st[std::to_string(code)] = n;
   j["statuses"] = st;
@@ -677,10 +673,7 @@ int run_bench_http(const BenchHttpOptions& o) {
                 ceiling.others().empty() ? "none" : ceiling.others().c_str(),
                 static_cast<unsigned long long>(ceiling.socket_errors()));
     auto cpu_line = [](const char* run, const WrkResult& w) {
-      if (w.cpu.ok)
-        std::printf("machine CPU during %s: %s%% busy, %s%% idle, %s%% stolen by the hypervisor\n", run,
-                    fixed(w.cpu.busy_pct, 1).c_str(), fixed(w.cpu.idle_pct, 1).c_str(),
-                    fixed(w.cpu.steal_pct, 1).c_str());
+      if (w.cpu.ok) std::printf("machine CPU during %s: %s\n", run, bench_format::describe(w.cpu).c_str());
     };
     cpu_line("a (nginx)", ceiling);
     cpu_line("b (engine)", engine->wrk);

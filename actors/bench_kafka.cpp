@@ -467,11 +467,7 @@ int run_bench_kafka(const BenchKafkaOptions& o) {
                    {"commits", intake->commits},
                    {"journal_payments", intake->journal_payments},
                    {"relay_events_delivered", intake->relay_delivered}};
-    if (intake->cpu.ok) {
-      j["engine"]["machine_busy_pct"] = intake->cpu.busy_pct;
-      j["engine"]["machine_idle_pct"] = intake->cpu.idle_pct;
-      j["engine"]["machine_steal_pct"] = intake->cpu.steal_pct;
-    }
+    bench_format::put_machine_share(j["engine"], intake->cpu);
     j["ratio"] = ratio;
     j["target_per_s"] = kTargetPerS;
     j["met"] = target_met;
@@ -506,10 +502,8 @@ int run_bench_kafka(const BenchKafkaOptions& o) {
                 static_cast<unsigned long long>(intake->pauses), static_cast<unsigned long long>(intake->commits),
                 static_cast<long long>(intake->journal_payments), verified ? "ok" : "MISMATCH");
     if (intake->cpu.ok)
-      std::printf("machine CPU from the engine's assignment to done: %s%% busy, %s%% idle, %s%% stolen by "
-                  "the hypervisor\n",
-                  fixed(intake->cpu.busy_pct, 1).c_str(), fixed(intake->cpu.idle_pct, 1).c_str(),
-                  fixed(intake->cpu.steal_pct, 1).c_str());
+      std::printf("machine CPU from the engine's assignment to done: %s\n",
+                  bench_format::describe(intake->cpu).c_str());
     if (o.relay)
       std::printf("relay: %llu events delivered to %s by the end of intake\n",
                   static_cast<unsigned long long>(intake->relay_delivered), kEventsTopic);

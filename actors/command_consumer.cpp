@@ -268,6 +268,18 @@ std::optional<Rejection> normalise_amount(nlohmann::json& payload) {
   return std::nullopt;
 }
 
+// At most kMaxCommandIdChars printable ASCII characters, no spaces.
+bool valid_command_id(const std::string& id) {
+  return id.size() <= kMaxCommandIdChars && printable_ascii(id);
+}
+
+// The initiate's idempotency claim: its command id, and a hash of the
+// canonical instruction (a redelivery replays, another instruction conflicts).
+void set_claim(Command& c) {
+  c.claim.key = "kafka:" + c.id;
+  c.claim.request_hash = "fnv1a64:" + hex64(fnv1a(sagas::instruction_to_json(c.instruction)));
+}
+
 // The common case read fast (actors/fast_json.hpp): a well-formed
 // payment.initiate that passes every check the full path below makes.
 // False: take the full path, which accepts nothing this refused and says
@@ -275,7 +287,7 @@ std::optional<Rejection> normalise_amount(nlohmann::json& payload) {
 bool accept_fast(Command& c, simdjson::dom::parser& parser) {
   auto f = parse_initiate_fast(parser, c.value, c.value.capacity());
   if (!f) return false;
-  if (f->id.empty() || f->id.size() > kMaxCommandIdChars || !printable_ascii(f->id)) return false;
+  if (f->id.empty() || !valid_command_id(f->id)) return false;
   if (f->tenant.empty()) return false;
   if (!f->payload_tenant.empty() && f->payload_tenant != f->tenant) return false;
   if (validate(f->instruction)) return false;
@@ -283,8 +295,7 @@ bool accept_fast(Command& c, simdjson::dom::parser& parser) {
   c.id = std::move(f->id);
   c.tenant = std::move(f->tenant);
   c.instruction = std::move(f->instruction);
-  c.claim.key = "kafka:" + c.id;
-  c.claim.request_hash = "fnv1a64:" + hex64(fnv1a(sagas::instruction_to_json(c.instruction)));
+  set_claim(c);
   return true;
 }
 
@@ -328,7 +339,7 @@ std::optional<Rejection> parse_command(Command& c, const ConsumerConfig& cfg,
                      "version " + show(*version) + " is not supported (supported: 1)", "version",
                      ""};
   if (auto r = required_string(env, "id", "id", c.id)) return r;
-  if (c.id.size() > kMaxCommandIdChars || !printable_ascii(c.id))
+  if (!valid_command_id(c.id))
     return Rejection{"invalid_field",
                      "id must be 1.." + std::to_string(kMaxCommandIdChars) +
                          " printable ASCII characters without spaces",
@@ -382,8 +393,7 @@ std::optional<Rejection> parse_command(Command& c, const ConsumerConfig& cfg,
   c.instruction = std::move(parsed.value());
   if (auto v = validate(c.instruction))
     return Rejection{"invalid", v->message, "payload." + v->field, v->reason_code};
-  c.claim.key = "kafka:" + c.id;
-  c.claim.request_hash = "fnv1a64:" + hex64(fnv1a(sagas::instruction_to_json(c.instruction)));
+  set_claim(c);
   return std::nullopt;
 }
 

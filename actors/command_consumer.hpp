@@ -93,11 +93,11 @@ struct ConsumerConfig {
   int64_t commit_interval_ms = 100;       // how often completed offsets are committed
   int64_t stats_interval_ms = 200;        // how often lag is recomputed
   int64_t backoff_initial_ms = 10;        // retry of failed commands
+  int64_t backoff_max_ms = 1'000;
   // Initiates answered overloaded are sent again as the engine has room;
   // reading stops while any waits, and the partitions are paused once the
   // engine has had no room for this long.
   int64_t pause_after_ms = 100;
-  int64_t backoff_max_ms = 1'000;
   uint32_t failed_attempts = 5;        // journal failures before a command is dead-lettered
   int64_t cancel_timeout_ms = 10'000;  // one Engine::cancel
   int64_t stop_timeout_ms = 10'000;    // waiting for commands in flight at stop

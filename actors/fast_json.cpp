@@ -1,10 +1,7 @@
 #include "actors/fast_json.hpp"
 
 #include <cstdint>
-#include <cstring>
 #include <limits>
-
-#include "sagas/payment.hpp"
 
 namespace payengine {
 namespace {

@@ -283,6 +283,15 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 }  // namespace
 
+namespace {
+// A request that passed every rule: its hash is that of the canonical
+// instruction (tenant included).
+ParsedPayment accepted(ParsedPayment out) {
+  out.request_hash = sha256_hex(sagas::instruction_to_json(out.instruction));
+  return out;
+}
+}  // namespace
+
 ParsedPayment parse_payment_request(std::string_view body, const std::string& tenant,
                                     const BodyLimits& limits) {
   ParsedPayment out;
@@ -296,8 +305,7 @@ ParsedPayment parse_payment_request(std::string_view body, const std::string& te
     if (auto fast = parse_payment_body_fast(body, tenant, limits.max_field_bytes);
         fast && !validate(*fast)) {
       out.instruction = std::move(*fast);
-      out.request_hash = sha256_hex(sagas::instruction_to_json(out.instruction));
-      return out;
+      return accepted(std::move(out));
     }
   }
   {
@@ -378,8 +386,7 @@ ParsedPayment parse_payment_request(std::string_view body, const std::string& te
         problem(ProblemKind::validation_failed, v->message, body_field(v->field), v->reason_code);
     return out;
   }
-  out.request_hash = sha256_hex(sagas::instruction_to_json(p));
-  return out;
+  return accepted(std::move(out));
 }
 
 std::string accepted_json(const std::string& payment_id) {
