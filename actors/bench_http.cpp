@@ -457,7 +457,7 @@ struct EngineRun {
 Result<EngineRun> run_engine(const BenchHttpOptions& o, const WrkRun& base) {
   EngineConfig cfg;
   cfg.store.path = base.dir + "/" + base.name + ".db";
-  cfg.store.synchronous = *sagas::parse_synchronous(o.sync);  // checked by the CLI
+  cfg.store.synchronous = o.sync == "normal" ? sagas::Synchronous::normal : sagas::Synchronous::full;
   // cfg.rails empty: every rail is the in-process simulated rail (instant, no failures).
   auto engine = Engine::start(cfg);
   if (!engine) return Error{"engine", "Engine::start: " + engine.error().message};
@@ -526,7 +526,7 @@ int run_bench_http(const BenchHttpOptions& o) {
   }
   RemoveDir cleanup{*tmp};
   const std::string load_before = load_average();
-  const std::string sync_name = o.sync;
+  const std::string sync_name = o.sync == "normal" ? "NORMAL" : "FULL";
   std::cerr << "bench http: wrk -t1 -c" << o.connections << " -d" << o.seconds
             << "s --latency, POST /v1/payments, each request its own Idempotency-Key; load average "
             << load_before << "\n";

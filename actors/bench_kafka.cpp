@@ -281,7 +281,7 @@ Result<Intake> run_intake(const BenchKafkaOptions& o, const std::string& dir, co
   EngineConfig cfg;
   cfg.max_active_per_shard = o.max_active_per_shard;
   cfg.store.path = dir + "/engine.db";
-  cfg.store.synchronous = *sagas::parse_synchronous(o.sync);  // checked by the CLI
+  cfg.store.synchronous = o.sync == "normal" ? sagas::Synchronous::normal : sagas::Synchronous::full;
   // cfg.rails empty: every rail is the in-process simulated rail (instant, no failures).
   auto engine = Engine::start(cfg);
   if (!engine) return Error{"engine", "Engine::start: " + engine.error().message};
@@ -400,7 +400,7 @@ int run_bench_kafka(const BenchKafkaOptions& o) {
     }
   } cleanup{dir};
   const std::string load_before = load_average();
-  const std::string sync_name = o.sync;
+  const std::string sync_name = o.sync == "normal" ? "NORMAL" : "FULL";
 
   EmbeddedKafkaOptions ko;
   auto kafka_r = EmbeddedKafka::start(ko);

@@ -64,7 +64,7 @@ Result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
     bool in_memory = path.empty() || path == ":memory:" || path.rfind("file::memory:", 0) == 0 ||
                      path.find("mode=memory") != std::string::npos;
     if (!in_memory) {
-      auto reader = JournalReader::open(path, store.value()->durability_gate());
+      auto reader = JournalReader::open(path);
       if (!reader) return reader.error();
       e->reader_ = std::move(reader.value());
     }

@@ -30,11 +30,6 @@ using namespace payengine;
 
 namespace {
 
-constexpr const char* kSyncHelp =
-    "full: answer a commit once it is on disk, syncing on a thread of its own (default); "
-    "full-inline: the same, SQLite syncing inside COMMIT; normal: SQLite's NORMAL (the last "
-    "commits before a power loss may be lost)";
-
 struct CommonFlags {
   std::string db;
   std::string sync = "full";
@@ -53,7 +48,8 @@ struct CommonFlags {
 
 void add_engine_flags(CLI::App* cmd, CommonFlags& f) {
   cmd->add_option("--db", f.db, "SQLite database file");
-  cmd->add_option("--sync", f.sync, kSyncHelp)->check(CLI::IsMember({"full", "full-inline", "normal"}));
+  cmd->add_option("--sync", f.sync, "SQLite synchronous mode: full or normal")
+      ->check(CLI::IsMember({"full", "normal"}));
   cmd->add_option("--seed", f.seed, "seed for synthetic payments and the simulated rail");
   cmd->add_option("--submit-timeout-ms", f.submit_timeout_ms, "rail ack timeout per attempt");
   cmd->add_option("--await-timeout-ms", f.await_timeout_ms, "rail final-status timeout per attempt");
@@ -96,7 +92,7 @@ std::unique_ptr<clearing::EmbeddedRailsims> start_railsims(const CommonFlags& f,
 EngineConfig engine_config(const CommonFlags& f) {
   EngineConfig c;
   c.store.path = f.db;
-  c.store.synchronous = *sagas::parse_synchronous(f.sync);  // checked by the CLI
+  c.store.synchronous = f.sync == "normal" ? sagas::Synchronous::normal : sagas::Synchronous::full;
   c.saga.submit_timeout_ms = f.submit_timeout_ms;
   c.saga.await_timeout_ms = f.await_timeout_ms;
   c.rail.seed = f.seed;
@@ -253,7 +249,7 @@ int main(int argc, char** argv) {
   auto* bench_sagas = bench->add_subcommand("sagas", "end-to-end saga throughput with the durable journal");
   bench_sagas->add_option("--payments", bench_opts.payments, "payments to complete");
   bench_sagas->add_option("--concurrency", bench_opts.concurrency, "payments in flight");
-  bench_sagas->add_option("--sync", bench_opts.sync, kSyncHelp)->check(CLI::IsMember({"full", "full-inline", "normal"}));
+  bench_sagas->add_option("--sync", bench_opts.sync, "full or normal")->check(CLI::IsMember({"full", "normal"}));
   bench_sagas->add_option("--dir", bench_opts.dir, "directory for the benchmark databases");
   bench_sagas->add_option("--shards", bench_opts.shards, "saga supervisors");
   bench_sagas->add_option("--workers", bench_opts.workers, "CAF scheduler threads (0: cores - 1, at least 1)");
@@ -272,14 +268,14 @@ int main(int argc, char** argv) {
   bench_http->add_option("--connections", http_bench_opts.connections, "wrk connections")->check(CLI::PositiveNumber);
   bench_http->add_option("--io-threads", http_bench_opts.io_threads, "the gateway's I/O threads")
       ->check(CLI::PositiveNumber);
-  bench_http->add_option("--sync", http_bench_opts.sync, kSyncHelp)->check(CLI::IsMember({"full", "full-inline", "normal"}));
+  bench_http->add_option("--sync", http_bench_opts.sync, "full or normal")->check(CLI::IsMember({"full", "normal"}));
   bench_http->add_flag("--json", http_bench_opts.json, "one JSON line on stdout instead of the table");
   BenchKafkaOptions kafka_bench_opts;
   std::string kafka_bench_relay = "off";
   auto* bench_kafka = bench->add_subcommand("kafka", "commands from Kafka into the journal against a raw consumer");
   bench_kafka->add_option("--commands", kafka_bench_opts.commands, "payment.initiate commands")
       ->check(CLI::PositiveNumber);
-  bench_kafka->add_option("--sync", kafka_bench_opts.sync, kSyncHelp)->check(CLI::IsMember({"full", "full-inline", "normal"}));
+  bench_kafka->add_option("--sync", kafka_bench_opts.sync, "full or normal")->check(CLI::IsMember({"full", "normal"}));
   bench_kafka->add_option("--relay", kafka_bench_relay, "on: the outbox relay runs during intake, as in serve")
       ->check(CLI::IsMember({"on", "off"}))
       ->each([&](const std::string& v) { kafka_bench_opts.relay = v == "on"; });

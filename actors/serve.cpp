@@ -79,7 +79,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServeConfig& c, std::ostream
 
   EngineConfig ec;
   ec.store.path = c.db;
-  ec.store.synchronous = *sagas::parse_synchronous(c.sync);  // checked when the config was read
+  ec.store.synchronous = c.sync == "normal" ? sagas::Synchronous::normal : sagas::Synchronous::full;
   ec.shards = c.shards;
   ec.max_active_per_shard = c.max_active_per_shard;
   ec.saga.routing.tenants = c.tenants;

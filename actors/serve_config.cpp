@@ -1,7 +1,6 @@
 #include "actors/serve_config.hpp"
 
 #include "sagas/money.hpp"
-#include "sagas/store.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -64,7 +63,7 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text) {
   if (root["sync"]) {
     auto v = scalar<std::string>(root["sync"], "sync");
     if (!v) return v.error();
-    if (!sagas::parse_synchronous(*v)) return bad("sync", "full, full-inline or normal");
+    if (*v != "full" && *v != "normal") return bad("sync", "full or normal");
     c.sync = *v;
   }
   if (auto http = root["http"]) {

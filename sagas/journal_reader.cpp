@@ -52,7 +52,6 @@ struct JournalReader::Impl {
   sqlite3_stmt* select_idempotency = nullptr;
   sqlite3_stmt* select_event_count = nullptr;
   mutable std::mutex mutex;
-  Store::DurabilityGate durable;  // null: every commit is durable when it returns
 
   ~Impl() {
     for (sqlite3_stmt* s : statements) sqlite3_finalize(s);
@@ -173,10 +172,8 @@ struct JournalReader::Impl {
 JournalReader::JournalReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 JournalReader::~JournalReader() = default;
 
-Result<std::unique_ptr<JournalReader>> JournalReader::open(const std::string& path,
-                                                          Store::DurabilityGate durable) {
+Result<std::unique_ptr<JournalReader>> JournalReader::open(const std::string& path) {
   auto impl = std::make_unique<Impl>();
-  impl->durable = std::move(durable);
   if (sqlite3_open_v2(path.c_str(), &impl->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK)
     return impl->error(path.c_str());
@@ -194,7 +191,7 @@ Result<std::unique_ptr<JournalReader>> JournalReader::open(const std::string& pa
   return std::unique_ptr<JournalReader>(new JournalReader(std::move(impl)));
 }
 
-Result<std::optional<PaymentRecord>> JournalReader::read_payment(const std::string& tenant,
+Result<std::optional<PaymentRecord>> JournalReader::payment(const std::string& tenant,
                                                             const std::string& payment_id,
                                                             size_t max_events) const {
   const Impl& m = *impl_;
@@ -236,7 +233,7 @@ Result<std::optional<PaymentRecord>> JournalReader::read_payment(const std::stri
   return std::optional<PaymentRecord>(std::move(out));
 }
 
-Result<PaymentPage> JournalReader::read_list(const std::string& tenant, const PaymentFilter& filter,
+Result<PaymentPage> JournalReader::list(const std::string& tenant, const PaymentFilter& filter,
                                         const std::string& after_id, size_t limit,
                                         size_t max_scan) const {
   PaymentPage page;
@@ -277,7 +274,7 @@ Result<PaymentPage> JournalReader::read_list(const std::string& tenant, const Pa
   return page;
 }
 
-Result<std::optional<Store::IdempotencyEntry>> JournalReader::read_idempotency(
+Result<std::optional<Store::IdempotencyEntry>> JournalReader::idempotency(
     const std::string& tenant, const std::string& key) const {
   const Impl& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mutex);
@@ -295,40 +292,12 @@ Result<std::optional<Store::IdempotencyEntry>> JournalReader::read_idempotency(
   return std::optional<Store::IdempotencyEntry>(std::move(e));
 }
 
-Result<int64_t> JournalReader::read_event_count() const {
+Result<int64_t> JournalReader::event_count() const {
   const Impl& m = *impl_;
   std::lock_guard<std::mutex> lock(m.mutex);
   StmtScope scope(m.select_event_count);
   if (sqlite3_step(m.select_event_count) != SQLITE_ROW) return m.error("event count");
   return sqlite3_column_int64(m.select_event_count, 0);
 }
-
-// What a read found is answered once every commit it could have seen is
-// on disk (a wait of at most one sync of the WAL, after the read ended).
-template <class T>
-Result<T> JournalReader::gated(Result<T> r) const {
-  if (r.ok() && impl_->durable && !impl_->durable())
-    return Error{"wal_sync", "the journal's disk refused a sync: nothing read can be shown"};
-  return r;
-}
-
-Result<std::optional<PaymentRecord>> JournalReader::payment(const std::string& tenant,
-                                                            const std::string& payment_id,
-                                                            size_t max_events) const {
-  return gated(read_payment(tenant, payment_id, max_events));
-}
-
-Result<PaymentPage> JournalReader::list(const std::string& tenant, const PaymentFilter& filter,
-                                        const std::string& after_id, size_t limit,
-                                        size_t max_scan) const {
-  return gated(read_list(tenant, filter, after_id, limit, max_scan));
-}
-
-Result<std::optional<Store::IdempotencyEntry>> JournalReader::idempotency(
-    const std::string& tenant, const std::string& key) const {
-  return gated(read_idempotency(tenant, key));
-}
-
-Result<int64_t> JournalReader::event_count() const { return gated(read_event_count()); }
 
 }  // namespace payengine::sagas

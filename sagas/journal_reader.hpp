@@ -16,11 +16,6 @@
 //    `max_events` events (the oldest ones; `events_truncated` says so).
 //  - What it reads was committed: a payment whose InitiateReply was
 //    `accepted` is visible to the next read.
-//  - Given the Store's durability gate, it answers only with what is on
-//    disk: an answer waits (at most about one sync of the WAL) until every
-//    commit it could have seen is durable, so that no power loss takes
-//    back a state a caller was shown. If the disk refused a sync the answer
-//    is Error{"wal_sync", ...}.
 //  - Thread-safe: calls are serialized on one internal mutex (each is a few
 //    indexed lookups; one connection keeps the page cache warm).
 //  - SQLite failures come back as Error{"sqlite", message}.
@@ -71,10 +66,8 @@ struct PaymentPage {
 class JournalReader {
  public:
   // Opens `path` read-only. The database must exist with the Store's schema
-  // (open the Store first). `durable`: Store::durability_gate() of the
-  // Store writing it (null when that Store answers commits once durable).
-  static Result<std::unique_ptr<JournalReader>> open(const std::string& path,
-                                                     Store::DurabilityGate durable = nullptr);
+  // (open the Store first).
+  static Result<std::unique_ptr<JournalReader>> open(const std::string& path);
   ~JournalReader();
   JournalReader(const JournalReader&) = delete;
   JournalReader& operator=(const JournalReader&) = delete;
@@ -99,16 +92,6 @@ class JournalReader {
  private:
   struct Impl;
   explicit JournalReader(std::unique_ptr<Impl> impl);
-  template <class T>
-  Result<T> gated(Result<T> r) const;
-  Result<std::optional<PaymentRecord>> read_payment(const std::string& tenant,
-                                                    const std::string& payment_id,
-                                                    size_t max_events) const;
-  Result<PaymentPage> read_list(const std::string& tenant, const PaymentFilter& filter,
-                                const std::string& after_id, size_t limit, size_t max_scan) const;
-  Result<std::optional<Store::IdempotencyEntry>> read_idempotency(const std::string& tenant,
-                                                                  const std::string& key) const;
-  Result<int64_t> read_event_count() const;
   std::unique_ptr<Impl> impl_;
 };
 

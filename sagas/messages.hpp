@@ -38,8 +38,6 @@ using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using run_atom = caf::atom_constant<caf::atom("run")>;
-using durable_atom = caf::atom_constant<caf::atom("durable")>;
-using syncfail_atom = caf::atom_constant<caf::atom("syncfail")>;
 
 // A new payment. `payment_id` is assigned by ingress before it is sent.
 struct InitiateReply;

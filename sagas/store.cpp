@@ -79,9 +79,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <deque>
 #include <limits>
-#include <mutex>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -90,7 +88,6 @@
 #include "sagas/row_buffer.hpp"
 #include "sagas/json_text.hpp"
 #include "sagas/sqlite_rows.hpp"
-#include "sagas/wal_syncer.hpp"
 
 namespace payengine::sagas {
 namespace {
@@ -357,40 +354,7 @@ struct Store::Impl {
   // `db` does, so the writer's close is the last and removes the WAL.
   std::unique_ptr<Checkpointer> checkpointer;
 
-  // Synchronous::full: syncs the WAL on its own thread. Commits are
-  // numbered; `undurable` holds (number, first seq) of those not known to
-  // be on disk, oldest first, so that reads stop before them.
-  std::shared_ptr<WalSyncer> syncer;
-  struct Listener {
-    std::mutex mu;
-    std::function<void(uint64_t)> durable;
-    std::function<void(const std::string&)> failed;
-  };
-  std::shared_ptr<Listener> listener = std::make_shared<Listener>();
-  uint64_t commits = 0;
-  std::deque<std::pair<uint64_t, int64_t>> undurable;
-
-  // The highest seq of a durable commit.
-  int64_t durable_seq() {
-    if (syncer) {
-      const uint64_t d = syncer->durable();
-      while (!undurable.empty() && undurable.front().first <= d) undurable.pop_front();
-      if (!undurable.empty()) return undurable.front().second - 1;
-    }
-    return next_seq - 1;
-  }
-  // Makes every write so far durable (autocommit writes outside commit()).
-  bool sync_now() {
-    if (!syncer) return true;
-    const uint64_t n = ++commits;
-    syncer->begin(n);
-    syncer->committed(n);
-    return syncer->wait_durable(n);
-  }
-  std::string sync_failure() const { return syncer ? syncer->failure() : std::string(); }
-
   ~Impl() {
-    syncer.reset();  // the last sync, before the connection goes
     for (auto* b : row_buffers()) b->reset();
     for (sqlite3_stmt* s : statements) sqlite3_finalize(s);
     if (checkpointer) {
@@ -1372,7 +1336,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
     if (!in_memory) {
       CheckpointerOptions c;
       c.path = file;
-      c.synchronous_full = options.synchronous != Synchronous::normal;
+      c.synchronous_full = options.synchronous == Synchronous::full;
       c.background = options.checkpoint_in_background;
       c.start_pages = std::max(1, options.checkpoint_pages);
       c.writer_pages = 4 * c.start_pages;
@@ -1382,10 +1346,8 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
       impl->checkpointer->attach(impl->db);
     }
   }
-  // Synchronous::full syncs on the WalSyncer's thread: SQLite itself only
-  // writes the WAL at COMMIT (and syncs it before each checkpoint).
   std::string pragmas = "PRAGMA synchronous=";
-  pragmas += options.synchronous == Synchronous::full_inline ? "FULL" : "NORMAL";
+  pragmas += options.synchronous == Synchronous::full ? "FULL" : "NORMAL";
   pragmas += "; PRAGMA busy_timeout=" + std::to_string(kBusyTimeoutMs);
   pragmas += "; PRAGMA cache_size=-" + std::to_string(kCacheSizeKiB);
   pragmas += "; PRAGMA journal_size_limit=" + std::to_string(kJournalSizeLimitBytes);
@@ -1441,109 +1403,13 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
     }
   }
   if (!impl->load_ledger()) return Error{"ledger", options.path + ": " + impl->error};
-  if (options.synchronous == Synchronous::full && impl->checkpointer) {  // a file in WAL mode
-    WalSyncerOptions w;
-    w.database_path = sqlite3_db_filename(impl->db, "main");
-    std::weak_ptr<Impl::Listener> weak = impl->listener;
-    w.on_durable = [weak](uint64_t n) {
-      if (auto l = weak.lock()) {
-        std::lock_guard<std::mutex> lock(l->mu);
-        if (l->durable) l->durable(n);
-      }
-    };
-    w.on_failure = [weak](const std::string& error) {
-      if (auto l = weak.lock()) {
-        std::lock_guard<std::mutex> lock(l->mu);
-        if (l->failed) l->failed(error);
-      }
-    };
-    w.before_sync = options.before_wal_sync;
-    auto started = WalSyncer::start(std::move(w));
-    if (!started.ok()) return started.error();
-    impl->syncer = std::move(started.value());
-  }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-std::optional<Synchronous> parse_synchronous(std::string_view text) {
-  if (text == "full") return Synchronous::full;
-  if (text == "full-inline") return Synchronous::full_inline;
-  if (text == "normal") return Synchronous::normal;
-  return std::nullopt;
-}
-
-const char* to_string(Synchronous s) {
-  switch (s) {
-    case Synchronous::full:
-      return "full";
-    case Synchronous::full_inline:
-      return "full-inline";
-    case Synchronous::normal:
-      return "normal";
-  }
-  return "?";
-}
-
 std::vector<AppendResult> Store::commit(const Batch& batch) {
-  uint64_t n = 0;
-  std::vector<AppendResult> results = commit_deferred(batch, &n);
-  if (impl_->syncer && !impl_->syncer->wait_durable(n)) {
-    for (AppendResult& r : results) {
-      r = AppendResult{};
-      r.detail = "not durable: " + impl_->sync_failure();
-    }
-  }
-  return results;
-}
-
-uint64_t Store::durable_commit() const {
-  return impl_->syncer ? impl_->syncer->durable() : impl_->commits;
-}
-
-void Store::on_durable(std::function<void(uint64_t)> listener,
-                       std::function<void(const std::string&)> on_sync_failure) {
-  std::lock_guard<std::mutex> lock(impl_->listener->mu);
-  impl_->listener->durable = std::move(listener);
-  impl_->listener->failed = std::move(on_sync_failure);
-}
-
-bool Store::wait_all_durable() {
-  return !impl_->syncer || impl_->syncer->wait_durable(impl_->commits);
-}
-
-Store::DurabilityGate Store::durability_gate() const {
-  if (!impl_->syncer) return nullptr;
-  return [s = impl_->syncer] { return s->wait_begun(); };
-}
-
-std::vector<AppendResult> Store::commit_deferred(const Batch& batch, uint64_t* commit_no) {
   Impl& m = *impl_;
   std::vector<AppendResult> results(batch.events.size());
-  *commit_no = m.commits;
   if (batch.events.empty() && batch.snapshots.empty()) return results;
-  if (m.syncer) {
-    std::string failure = m.sync_failure();
-    if (!failure.empty()) {
-      for (AppendResult& r : results) r.detail = "not durable: " + failure;
-      *commit_no = 0;  // nothing to wait for
-      return results;
-    }
-    // At most kMaxUndurableCommits wait for the disk.
-    if (m.commits >= kMaxUndurableCommits) m.syncer->wait_durable(m.commits + 1 - kMaxUndurableCommits);
-    m.syncer->begin(m.commits + 1);
-  }
-  const uint64_t n = ++m.commits;
-  *commit_no = n;
-  struct Report {  // the syncer hears of the commit however it ends
-    Impl& m;
-    uint64_t n;
-    int64_t first_seq;
-    ~Report() {
-      if (!m.syncer) return;
-      m.undurable.emplace_back(n, first_seq);
-      m.syncer->committed(n);
-    }
-  } report{m, n, m.next_seq};
 
   bool ok = m.run(m.begin, "begin");
   m.tx_next_seq = m.next_seq;
@@ -1618,7 +1484,6 @@ Result<Unit> Store::create_account(const std::string& id, const std::string& cur
   bind_text(s, 2, currency);
   bind_int(s, 3, opening_balance_minor);
   if (!m.run(s, "create account")) return Error{"sqlite", m.error};  // autocommit
-  if (!m.sync_now()) return Error{"wal_sync", "not durable: " + m.sync_failure()};
   Account a;
   a.currency = currency;
   a.balance_minor = opening_balance_minor;
@@ -1808,9 +1673,6 @@ std::vector<OutboxRow> Store::outbox_peek(size_t limit, int64_t after_seq) const
     if (sqlite3_step(m.select_outbox_cursor) == SQLITE_ROW)
       after = std::max<int64_t>(after, sqlite3_column_int64(m.select_outbox_cursor, 0));
   }
-  // Only what is on disk is published: a power loss must not take back an
-  // event the world has seen. (A chain row is one commit's.)
-  const int64_t durable = m.durable_seq();
   sqlite3_stmt* s = m.select_outbox;
   StmtScope scope(s);
   // Every row but the first holds a published event past `after`: limit + 1
@@ -1820,7 +1682,6 @@ std::vector<OutboxRow> Store::outbox_peek(size_t limit, int64_t after_seq) const
   bind_int(s, 2, after);
   while (out.size() < limit && sqlite3_step(s) == SQLITE_ROW) {
     int64_t seq = sqlite3_column_int64(s, 0);
-    if (seq > durable) break;
     std::string payment_id = column_string(s, 1);
     std::string tenant = column_string(s, 2);
     std::string_view in = column_view(s, 3);

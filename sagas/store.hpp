@@ -26,12 +26,10 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "sagas/money.hpp"
@@ -39,19 +37,7 @@
 
 namespace payengine::sagas {
 
-// How a commit reaches the disk.
-//  - full: a commit is answered only once it is on disk. SQLite writes the
-//    WAL at COMMIT and a thread of the Store's own (sagas/wal_syncer.hpp)
-//    syncs it while the next batch is built and committed.
-//  - full_inline: the same promise, kept by SQLite itself
-//    (synchronous=FULL): the committing thread waits for the disk.
-//  - normal: SQLite's synchronous=NORMAL; the last commits before a power
-//    loss or OS crash may be lost (a process crash loses nothing).
-enum class Synchronous : uint8_t { full, full_inline, normal };
-
-// "full", "full-inline", "normal"; nullopt for anything else.
-std::optional<Synchronous> parse_synchronous(std::string_view text);
-const char* to_string(Synchronous s);
+enum class Synchronous : uint8_t { full, normal };
 
 struct StoreOptions {
   std::string path;                           // SQLite file; created if missing
@@ -66,9 +52,6 @@ struct StoreOptions {
   // mark. Either way the WAL is checkpointed from `checkpoint_pages` on.
   bool checkpoint_in_background = true;
   int checkpoint_pages = 10000;
-  // Test seam (Synchronous::full): WalSyncerOptions::before_sync (a test
-  // holds the disk back, or makes a sync fail with the errno it returns).
-  std::function<int()> before_wal_sync;
 };
 
 struct LedgerOp {
@@ -188,35 +171,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Writes the batch in one transaction; one result per event, in order.
-  // Returns once the transaction is durable (as `synchronous` says).
   std::vector<AppendResult> commit(const Batch& batch);
-
-  // Durability off the committing thread (Synchronous::full). Commits are
-  // numbered 1, 2, ... in order.
-  //  - commit_deferred writes the batch like `commit` but returns as soon as
-  //    the transaction committed: its number is in *commit_no, and it is on
-  //    disk once durable_commit() >= that number. At most
-  //    kMaxUndurableCommits commits are ever waiting: the next one waits
-  //    for the disk first.
-  //  - on_durable's listener is called (on another thread) with each new
-  //    durable_commit(); on_sync_failure's once if the disk refused a sync:
-  //    from then on nothing new is durable and every commit fails.
-  //  - With full_inline or normal every commit is durable when it returns
-  //    and no listener is called.
-  //  - Every read the Store answers (outbox_peek included) and every
-  //    JournalReader given durability_gate() shows only durable commits.
-  static constexpr uint64_t kMaxUndurableCommits = 16;
-  std::vector<AppendResult> commit_deferred(const Batch& batch, uint64_t* commit_no);
-  uint64_t durable_commit() const;
-  void on_durable(std::function<void(uint64_t commit_no)> listener,
-                  std::function<void(const std::string& error)> on_sync_failure);
-  // Blocks until every commit is durable. False when a sync failed.
-  bool wait_all_durable();
-  // For readers on other connections: blocks until every commit that any
-  // of them can see is durable (false when a sync failed). Null when every
-  // commit is durable when it returns.
-  using DurabilityGate = std::function<bool()>;
-  DurabilityGate durability_gate() const;
 
   // Ledger administration (each its own transaction). Creating an account
   // that exists fails with code "exists".

@@ -432,9 +432,7 @@ BOOST_AUTO_TEST_CASE(sigkill_under_load) {
 
   BOOST_CHECK_EQUAL(serve.child->terminate(60s), 0);
   // Money conserved: every account together holds what was funded.
-  sagas::StoreOptions reopen;
-  reopen.path = db;
-  auto store = sagas::Store::open(reopen);
+  auto store = sagas::Store::open({db});
   BOOST_REQUIRE(store.ok());
   auto totals = (*store)->total_balance_by_currency();
   BOOST_CHECK_EQUAL(totals["ZAR"], 2 * kOpening);

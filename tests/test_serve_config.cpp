@@ -46,7 +46,7 @@ tenants:
 BOOST_AUTO_TEST_CASE(mistakes_name_their_key) {
   const std::pair<const char*, const char*> cases[] = {
       {"dbb: x", "dbb: unknown key"},
-      {"sync: sometimes", "sync: full, full-inline or normal"},
+      {"sync: sometimes", "sync: full or normal"},
       {"http: {port: 70000}", "http.port: 0..65535"},
       {"http: {port: eighty}", "http.port: 'eighty' has the wrong type"},
       {"http: {prot: 1}", "http.prot: unknown key"},
