@@ -54,6 +54,17 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* schema, int wal
     // automatic checkpoint would. Busy (the thread is checkpointing) is not
     // an error: the next commit asks again.
     int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc == SQLITE_BUSY && c->options_.background && wal_pages >= c->options_.wait_pages) {
+      // The thread is mid-checkpoint and the log is past its bound: wait
+      // for that checkpoint to end, then take what is left.
+      {
+        std::unique_lock<std::mutex> lock(c->mu_);
+        const uint64_t seen = c->finished_;
+        c->done_cv_.wait(lock, [&] { return !c->running_ || c->finished_ != seen || c->stop_; });
+      }
+      c->writer_waits_.fetch_add(1, std::memory_order_relaxed);
+      rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
     if (rc == SQLITE_OK) c->by_writer_.fetch_add(1, std::memory_order_relaxed);
     return SQLITE_OK;
   }
@@ -73,10 +84,14 @@ void Checkpointer::run() {
     cv_.wait(lock, [this] { return requested_ || stop_; });
     if (stop_) return;
     requested_ = false;
+    running_ = true;
     lock.unlock();
     int rc = sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     if (rc == SQLITE_OK) background_.fetch_add(1, std::memory_order_relaxed);
     lock.lock();
+    running_ = false;
+    ++finished_;
+    done_cv_.notify_all();
   }
 }
 

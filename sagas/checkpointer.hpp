@@ -11,7 +11,13 @@
 // Promises:
 //  - The WAL stays bounded: past `start_pages` the thread is woken; past
 //    `writer_pages` (the thread is starved or stuck) the writer checkpoints
-//    itself, as SQLite would by default.
+//    itself, as SQLite would by default. When that finds the thread in the
+//    middle of a checkpoint (a slow disk: SQLite lets one run at a time)
+//    and the WAL is past `wait_pages`, the writer waits for the thread's
+//    checkpoint to end and then checkpoints itself: the writer slows down
+//    (backpressure) rather than the log growing without bound. With no
+//    reader holding an old snapshot, the WAL file never grows past
+//    `wait_pages` plus one commit's frames.
 //  - A checkpoint never loses or reorders a committed transaction (SQLite's
 //    own guarantee); a process killed mid-checkpoint recovers from the WAL.
 //  - The destructor stops and joins the thread, then closes its connection.
@@ -39,6 +45,7 @@ struct CheckpointerOptions {
   bool background = true;
   int start_pages = 10000;       // wake the thread at this WAL size
   int writer_pages = 40000;      // the writer checkpoints itself at this size
+  int wait_pages = 50000;        // ... and waits for a checkpoint in progress from this size
 };
 
 class Checkpointer {
@@ -58,6 +65,8 @@ class Checkpointer {
 
   // Checkpoints completed by the thread, and by the writer past its bound.
   uint64_t background_checkpoints() const { return background_.load(); }
+  // Times the writer waited for the thread's checkpoint (past wait_pages).
+  uint64_t writer_waits() const { return writer_waits_.load(); }
   uint64_t writer_checkpoints() const { return by_writer_.load(); }
 
  private:
@@ -74,6 +83,10 @@ class Checkpointer {
   std::condition_variable cv_;
   bool requested_ = false;  // guarded by mu_
   bool stop_ = false;       // guarded by mu_
+  bool running_ = false;    // guarded by mu_: the thread is checkpointing
+  uint64_t finished_ = 0;   // guarded by mu_: the thread's checkpoints ended
+  std::condition_variable done_cv_;
+  std::atomic<uint64_t> writer_waits_{0};
   std::atomic<uint64_t> background_{0};
   std::atomic<uint64_t> by_writer_{0};
   std::thread thread_;

@@ -1213,6 +1213,7 @@ Store::CheckpointCounts Store::checkpoints() const {
   if (impl_->checkpointer) {
     c.background = impl_->checkpointer->background_checkpoints();
     c.writer = impl_->checkpointer->writer_checkpoints();
+    c.writer_waits = impl_->checkpointer->writer_waits();
   }
   return c;
 }
@@ -1340,6 +1341,7 @@ Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
       c.background = options.checkpoint_in_background;
       c.start_pages = std::max(1, options.checkpoint_pages);
       c.writer_pages = 4 * c.start_pages;
+      c.wait_pages = c.writer_pages + c.start_pages;
       auto started = Checkpointer::start(c);
       if (!started.ok()) return started.error();
       impl->checkpointer = std::move(started.value());

@@ -224,6 +224,7 @@ class Store {
   struct CheckpointCounts {
     uint64_t background = 0;
     uint64_t writer = 0;
+    uint64_t writer_waits = 0;  // the writer waited for the thread's checkpoint (a slow disk)
   };
   CheckpointCounts checkpoints() const;
 
