@@ -293,6 +293,7 @@ struct Store::Impl {
   sqlite3_stmt* select_last_seq = nullptr;
   sqlite3_stmt* get_idempotency = nullptr;
   sqlite3_stmt* insert_idempotency = nullptr;
+  sqlite3_stmt* claim_idempotency = nullptr;
   sqlite3_stmt* put_account = nullptr;
   sqlite3_stmt* insert_account = nullptr;
   sqlite3_stmt* update_account = nullptr;
@@ -405,6 +406,7 @@ struct Store::Impl {
 
   // commit() pieces; each returns false on a SQLite failure (see `error`).
   bool check_idempotency(const EventRecord& e, AppendResult* result, bool* refused_out);
+  bool claim_key(const EventRecord& e, bool* claimed);
   bool plan_ledger(const EventRecord& e, LedgerPlan* plan, AppendResult* result,
                    bool* refused_out);
   bool find_stored_hold(const std::string& payment_id, std::optional<StoredHold>* out);
@@ -589,6 +591,10 @@ bool Store::Impl::prepare_all() {
              "VALUES(?1, ?2, ?3, ?4, ?5)",
              &insert_idempotency) &&
          prepare(
+             "INSERT INTO idempotency(tenant, key, request_hash, payment_id, created_ms) "
+             "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(tenant, key) DO NOTHING",
+             &claim_idempotency) &&
+         prepare(
              "INSERT INTO accounts(id, currency, balance_minor, held_minor) "
              "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(id) DO UPDATE SET "
              "balance_minor = excluded.balance_minor, held_minor = excluded.held_minor",
@@ -730,6 +736,20 @@ bool Store::Impl::check_idempotency(const EventRecord& e, AppendResult* result,
   result->existing_payment_id = column_string(get_idempotency, 1);
   if (!same) result->detail = "idempotency key reused with a different request";
   *refused_out = true;
+  return true;
+}
+
+// Inserts the record's idempotency key unless the tenant has it already:
+// *claimed says which.
+bool Store::Impl::claim_key(const EventRecord& e, bool* claimed) {
+  sqlite3_stmt* s = claim_idempotency;
+  bind_text(s, 1, e.tenant);
+  bind_text(s, 2, e.idempotency->key);
+  bind_text(s, 3, e.idempotency->request_hash);
+  bind_text(s, 4, e.payment_id);
+  bind_int(s, 5, e.at_ms);
+  if (!run(s, "claim idempotency key")) return false;
+  *claimed = sqlite3_changes(db) == 1;
   return true;
 }
 
@@ -1032,7 +1052,16 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
   if (journaled(e, key)) return duplicate();
 
   bool is_refused = false;
-  if (e.idempotency && !check_idempotency(e, result, &is_refused)) return false;
+  bool claimed = false;
+  if (e.idempotency && e.ledger.kind == LedgerOp::Kind::none) {
+    // Nothing after the claim can refuse this record: claim first, and
+    // look the key up only when it was there (one index descent, not two).
+    if (!claim_key(e, &claimed)) return false;
+    if (!claimed && !check_idempotency(e, result, &is_refused)) return false;
+    if (!claimed && !is_refused) return fail_with("idempotency key neither claimed nor found");
+  } else if (e.idempotency && !check_idempotency(e, result, &is_refused)) {
+    return false;
+  }
   LedgerPlan plan;
   if (!is_refused && !plan_ledger(e, &plan, result, &is_refused)) return false;
   if (is_refused) return true;
@@ -1060,7 +1089,7 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
   chain.terminal = chain.terminal || e.terminal;
   if (e.publish) ++chain.published;
 
-  if (e.idempotency) {
+  if (e.idempotency && !claimed) {
     sqlite3_stmt* s = insert_idempotency;
     bind_text(s, 1, e.tenant);
     bind_text(s, 2, e.idempotency->key);
