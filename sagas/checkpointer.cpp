@@ -52,7 +52,7 @@ int Checkpointer::on_commit(void* self, sqlite3* db, const char* schema, int wal
   if (wal_pages >= c->writer_bound_pages_) {
     // No thread, or it has not kept up: bound the WAL as SQLite's own
     // automatic checkpoint would. Busy (the thread is checkpointing) is not
-    // an error: the next commit asks again.
+    // an error: the next commit asks again, until wait_pages.
     int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     if (rc == SQLITE_BUSY && c->options_.background && wal_pages >= c->options_.wait_pages) {
       // The thread is mid-checkpoint and the log is past its bound: wait
