@@ -407,6 +407,7 @@ struct Store::Impl {
   // commit() pieces; each returns false on a SQLite failure (see `error`).
   bool check_idempotency(const EventRecord& e, AppendResult* result, bool* refused_out);
   bool claim_key(const EventRecord& e, bool* claimed);
+  bool insert_key(sqlite3_stmt* s, const EventRecord& e, const char* what);
   bool plan_ledger(const EventRecord& e, LedgerPlan* plan, AppendResult* result,
                    bool* refused_out);
   bool find_stored_hold(const std::string& payment_id, std::optional<StoredHold>* out);
@@ -739,16 +740,20 @@ bool Store::Impl::check_idempotency(const EventRecord& e, AppendResult* result,
   return true;
 }
 
-// Inserts the record's idempotency key unless the tenant has it already:
-// *claimed says which.
-bool Store::Impl::claim_key(const EventRecord& e, bool* claimed) {
-  sqlite3_stmt* s = claim_idempotency;
+// Runs `s`, one of the idempotency inserts, for the record's key.
+bool Store::Impl::insert_key(sqlite3_stmt* s, const EventRecord& e, const char* what) {
   bind_text(s, 1, e.tenant);
   bind_text(s, 2, e.idempotency->key);
   bind_text(s, 3, e.idempotency->request_hash);
   bind_text(s, 4, e.payment_id);
   bind_int(s, 5, e.at_ms);
-  if (!run(s, "claim idempotency key")) return false;
+  return run(s, what);
+}
+
+// Inserts the record's idempotency key unless the tenant has it already:
+// *claimed says which.
+bool Store::Impl::claim_key(const EventRecord& e, bool* claimed) {
+  if (!insert_key(claim_idempotency, e, "claim idempotency key")) return false;
   *claimed = sqlite3_changes(db) == 1;
   return true;
 }
@@ -1089,15 +1094,8 @@ bool Store::Impl::append(const EventRecord& e, bool continues, AppendResult* res
   chain.terminal = chain.terminal || e.terminal;
   if (e.publish) ++chain.published;
 
-  if (e.idempotency && !claimed) {
-    sqlite3_stmt* s = insert_idempotency;
-    bind_text(s, 1, e.tenant);
-    bind_text(s, 2, e.idempotency->key);
-    bind_text(s, 3, e.idempotency->request_hash);
-    bind_text(s, 4, e.payment_id);
-    bind_int(s, 5, e.at_ms);
-    if (!run(s, "insert idempotency key")) return false;
-  }
+  if (e.idempotency && !claimed && !insert_key(insert_idempotency, e, "insert idempotency key"))
+    return false;
   if (!apply_ledger(e, plan)) return false;
   {
     // Consecutive records of one payment (an event chain) share one saga
